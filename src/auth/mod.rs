@@ -1,0 +1,64 @@
+//! Passwords, API keys, access tokens and the `AuthUser` extractor.
+
+pub mod api_key;
+pub mod jwt;
+pub mod password;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+use jwt::TokenError;
+
+/// The caller of an `/api` route, from a verified access token. Every store call takes its
+/// `account_id`: the tenant never comes from the request body, path or query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub user_id: i64,
+    pub account_id: i64,
+    /// Set when the token was traded for an API key.
+    pub api_key_id: Option<i64>,
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        ApiError::Unauthorized(err.message().to_string())
+    }
+}
+
+/// The token of an `Authorization` value, `Bearer ` prefix optional.
+pub fn bearer(value: &str) -> &str {
+    let value = value.trim();
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .unwrap_or(value)
+        .trim()
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(TokenError::Missing)?
+            .to_str()
+            .map_err(|_| TokenError::Invalid)?;
+        let token = bearer(header);
+        if token.is_empty() {
+            return Err(TokenError::Missing.into());
+        }
+        let claims = state.tokens.verify(token)?;
+        let user = AuthUser {
+            user_id: claims.sub,
+            account_id: claims.account_id,
+            api_key_id: claims.api_key_id,
+        };
+        parts.extensions.insert(user);
+        Ok(user)
+    }
+}

@@ -1,0 +1,84 @@
+//! The command line: every setting of `fila serve` with its environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+/// The default database: an SQLite file in the working folder, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://fila.db?mode=rwc";
+
+#[derive(Debug, Parser)]
+#[command(name = "fila", version, about = "Real-time clinic queue server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API, the Socket.IO gateway, the event relay and the web app.
+    Serve(ServeArgs),
+    /// Manage accounts (clinic licences).
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account and its master user; prints `{"accountId":..,"userId":..}`.
+    Create(CreateAccountArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen address is printed).
+    #[arg(long, env = "FILA_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// `sqlite://path?mode=rwc` (embedded) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Redis for broadcasting across several nodes (optional).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "FILA_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub token_ttl: u64,
+
+    /// HS256 signing secret; by default one is generated once and kept in the database.
+    #[arg(long, env = "FILA_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// On an empty database, create a demo clinic and print its login.
+    #[arg(long, env = "FILA_DEMO")]
+    pub demo: bool,
+
+    /// Folder of the built web app, served at `/`.
+    #[arg(long, env = "FILA_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+
+    /// How long the event log keeps broadcast events, in hours (`GET /api/events` answers 410 past it).
+    #[arg(long, env = "FILA_EVENT_RETENTION_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=8_760))]
+    pub event_retention_hours: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateAccountArgs {
+    /// The clinic's name.
+    #[arg(long)]
+    pub name: String,
+    /// The master user's email (login).
+    #[arg(long)]
+    pub email: String,
+    /// The master user's password (at least 8 characters).
+    #[arg(long)]
+    pub password: SecretString,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}

@@ -1,0 +1,161 @@
+//! The demo clinic of `fila serve --demo`: doctors, procedures, patients and today's
+//! appointments in several statuses, created only on an empty database.
+
+use chrono::{Duration, NaiveDate};
+
+use crate::accounts;
+use crate::domain::cpf;
+use crate::domain::status::Status;
+use crate::domain::time::{now_ms, today};
+use crate::startup::AppState;
+use crate::store::{
+    self,
+    appointments::{NewAppointment, StatusWrite},
+    doctors::DoctorFields,
+    patients::PatientFields,
+};
+
+/// The demo login printed at start-up.
+pub struct DemoLogin {
+    pub email: &'static str,
+    pub password: &'static str,
+}
+
+pub const EMAIL: &str = "demo@fila.local";
+pub const PASSWORD: &str = "demo1234";
+
+const PROCEDURES: [(&str, &str); 5] = [
+    ("Consulta clínica", "150"),
+    ("Ultrassom: Tireoide", "100"),
+    ("Eletrocardiograma", "80"),
+    ("Raio-X de tórax", "120"),
+    ("Hemograma completo", "35.50"),
+];
+
+const DOCTORS: [(&str, &str); 3] = [
+    ("Dr. Victor Almeida", "Sala 1"),
+    ("Dra. Helena Costa", "Sala 2"),
+    ("Dr. Rafael Lima", "Sala 3"),
+];
+
+/// Name, phone, age in years.
+const PATIENTS: [(&str, &str, i64); 12] = [
+    ("João Silva", "(81) 99999-1001", 45),
+    ("Maria Oliveira", "(81) 99999-1002", 83),
+    ("Ana Beatriz Souza", "(81) 99999-1003", 29),
+    ("Carlos Pereira", "(81) 99999-1004", 67),
+    ("Fernanda Rocha", "(81) 99999-1005", 34),
+    ("José Santos", "(81) 99999-1006", 52),
+    ("Luíza Martins", "(81) 99999-1007", 8),
+    ("Paulo Ribeiro", "(81) 99999-1008", 71),
+    ("Beatriz Lima", "(81) 99999-1009", 41),
+    ("Ricardo Gomes", "(81) 99999-1010", 38),
+    ("Helena Duarte", "(81) 99999-1011", 90),
+    ("Marcos Azevedo", "(81) 99999-1012", 25),
+];
+
+/// Status of each demo appointment, with the priority flags set at check-in.
+const PLAN: [(Status, &str); 12] = [
+    (Status::Finalizado, ""),
+    (Status::EmAtendimento, ""),
+    (Status::Checkin, ""),
+    (Status::Checkin, ""),
+    (Status::Checkin, "gestante"),
+    (Status::Checkin, ""),
+    (Status::Confirmado, ""),
+    (Status::Agendado, ""),
+    (Status::Agendado, ""),
+    (Status::Faltou, ""),
+    (Status::Checkin, ""),
+    (Status::Agendado, ""),
+];
+
+/// Seeds the demo clinic when the database has no account; answers the login to print.
+pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoLogin>> {
+    let mut conn = state.store.pool().acquire().await?;
+    if store::accounts::count(&mut conn).await? > 0 {
+        return Ok(None);
+    }
+    drop(conn);
+    let created = accounts::create(&state.store, "Clínica Demo", EMAIL, PASSWORD)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the demo account: {e}"))?;
+    let account = created.account_id;
+    let day = today();
+    let day_text = day.format("%Y-%m-%d").to_string();
+    let now = now_ms();
+    let mut tx = state.store.begin_write().await?;
+
+    let mut procedure_ids = Vec::new();
+    for (name, price) in PROCEDURES {
+        procedure_ids.push(
+            store::procedures::insert(&mut tx, account, name, price, now)
+                .await?
+                .id,
+        );
+    }
+    let mut doctor_ids = Vec::new();
+    for (i, (name, room)) in DOCTORS.iter().enumerate() {
+        let fields = DoctorFields {
+            name: name.to_string(),
+            room: Some(room.to_string()),
+            start_time: Some("08:00".into()),
+            end_time: Some("17:00".into()),
+            interval_minutes: Some(20),
+            working_days: ["Segunda", "Terça", "Quarta", "Quinta", "Sexta"]
+                .map(String::from)
+                .to_vec(),
+            procedure_ids: vec![procedure_ids[0], procedure_ids[1 + i]],
+        };
+        doctor_ids.push(store::doctors::insert(&mut tx, account, &fields, now).await?);
+    }
+    for (i, ((name, phone, age), (status, flags))) in PATIENTS.iter().zip(PLAN).enumerate() {
+        let birth = birth_date(day, *age, i as i64);
+        let fields = PatientFields {
+            name: name.to_string(),
+            phone: Some(phone.to_string()),
+            date_birth: Some(birth.format("%Y-%m-%d").to_string()),
+            cpf: Some(cpf::complete(100_200_300 + 7_919 * i as u32)),
+        };
+        let patient = store::patients::insert(&mut tx, account, &fields, now).await?;
+        let doctor_id = doctor_ids[i % doctor_ids.len()];
+        let slot = 8 * 60 + 20 * i as u32;
+        let new = NewAppointment {
+            patient_id: patient.id,
+            doctor_id: Some(doctor_id),
+            procedure_id: procedure_ids[if i % 2 == 0 { 0 } else { 1 + (i % 3) }],
+            day: day_text.clone(),
+            start_time: format!("{:02}:{:02}", slot / 60, slot % 60),
+            end_time: format!("{:02}:{:02}", (slot + 20) / 60, (slot + 20) % 60),
+            notes: None,
+        };
+        let id = store::appointments::insert(&mut tx, account, &new, now).await?;
+        let minutes_ago = |m: i64| now - m * 60_000;
+        let write = StatusWrite {
+            status,
+            doctor_id: Some(doctor_id),
+            priority_flags: flags.to_string(),
+            checked_in_at: matches!(
+                status,
+                Status::Checkin | Status::EmAtendimento | Status::Finalizado
+            )
+            .then(|| minutes_ago(45 - 4 * i as i64)),
+            called_at: matches!(status, Status::EmAtendimento | Status::Finalizado)
+                .then(|| minutes_ago(30 - 10 * i as i64)),
+        };
+        store::appointments::write_status(&mut tx, account, id, &write, now).await?;
+        if status == Status::EmAtendimento {
+            store::doctors::set_busy(&mut tx, account, doctor_id, true, now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(DemoLogin {
+        email: EMAIL,
+        password: PASSWORD,
+    }))
+}
+
+/// A birth date that makes the patient `age` on `day` (spread over the year).
+fn birth_date(day: NaiveDate, age: i64, spread: i64) -> NaiveDate {
+    day - Duration::days(age * 365 + age / 4 + 10 + spread * 17)
+}

@@ -1,0 +1,128 @@
+//! Events, as the documented system draws them:
+//!
+//! 1. a change (a status move, a new appointment, a saved doctor) is described to
+//!    [`flow`], whose listeners — one per target status — decide which outgoing events it makes;
+//! 2. [`EventLog::record`] writes each outgoing event as a row of the durable log, in the same
+//!    transaction as the change, with the account's next `seq`;
+//! 3. after commit, [`EventLog::committed`] wakes the [`relay`], which broadcasts committed rows
+//!    in order to the account's Socket.IO room and marks them relayed.
+//!
+//! So nothing is emitted before its change is committed, and nothing committed is lost: rows
+//! not yet relayed when a node stops go out when a node starts again.
+
+pub mod flow;
+pub mod relay;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::domain::time::now_ms;
+use crate::store::{self, Tx};
+
+/// The only event names that ever reach a client (contract §5).
+pub const ALLOWED: [&str; 10] = [
+    names::APPOINTMENT_CREATED,
+    names::APPOINTMENT_CHECKIN,
+    names::APPOINTMENT_SERVING,
+    names::APPOINTMENT_FINISHED_DOCUMENTED,
+    names::APPOINTMENT_FINISHED,
+    names::APPOINTMENT_UPDATED,
+    names::DOCTOR_BUSY,
+    names::DOCTOR_CREATED,
+    names::DOCTOR_UPDATED,
+    names::DOCTOR_DELETED,
+];
+
+/// Event names, spelled exactly as clients expect them.
+pub mod names {
+    pub const APPOINTMENT_CREATED: &str = "appointments.created";
+    pub const APPOINTMENT_CHECKIN: &str = "appointments.checkin";
+    pub const APPOINTMENT_SERVING: &str = "appointments.serving";
+    /// The documented spelling, kept for existing clients.
+    pub const APPOINTMENT_FINISHED_DOCUMENTED: &str = "appointmnents.finished";
+    pub const APPOINTMENT_FINISHED: &str = "appointments.finished";
+    pub const APPOINTMENT_UPDATED: &str = "appointments.updated";
+    pub const DOCTOR_BUSY: &str = "doctors.busy";
+    pub const DOCTOR_CREATED: &str = "doctors.created";
+    pub const DOCTOR_UPDATED: &str = "doctors.updated";
+    pub const DOCTOR_DELETED: &str = "doctors.deleted";
+}
+
+/// The Socket.IO room of an account.
+pub fn room(account_id: i64) -> String {
+    format!("orders.account.{account_id}")
+}
+
+/// An event to broadcast to the account's room: name and first argument.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub event: &'static str,
+    pub data: serde_json::Value,
+}
+
+impl Outgoing {
+    /// An event whose payload is `data`.
+    pub fn new(event: &'static str, data: &impl Serialize) -> anyhow::Result<Outgoing> {
+        Ok(Outgoing {
+            event,
+            data: serde_json::to_value(data)?,
+        })
+    }
+}
+
+/// Writes outgoing events into the log and wakes the relay after commit.
+#[derive(Debug, Clone, Default)]
+pub struct EventLog {
+    wake: Arc<Notify>,
+}
+
+impl EventLog {
+    pub fn new() -> EventLog {
+        EventLog::default()
+    }
+
+    /// Appends the events to the account's log inside `tx`; answers the last `seq` written.
+    pub async fn record(
+        &self,
+        tx: &mut Tx,
+        account_id: i64,
+        events: &[Outgoing],
+    ) -> anyhow::Result<Option<i64>> {
+        let at = now_ms();
+        let mut last = None;
+        for outgoing in events {
+            let seq = store::events::next_seq(tx, account_id).await?;
+            let data = serde_json::to_string(&outgoing.data)?;
+            store::events::insert(tx, account_id, seq, outgoing.event, &data, at).await?;
+            last = Some(seq);
+        }
+        Ok(last)
+    }
+
+    /// Records the events, commits the transaction, then wakes the relay: the one way a
+    /// change with events ends.
+    pub async fn commit(
+        &self,
+        mut tx: Tx,
+        account_id: i64,
+        events: &[Outgoing],
+    ) -> anyhow::Result<()> {
+        self.record(&mut tx, account_id, events).await?;
+        tx.commit().await?;
+        if !events.is_empty() {
+            self.committed();
+        }
+        Ok(())
+    }
+
+    /// Tells the relay that a transaction with events has committed.
+    pub fn committed(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+}

@@ -1,0 +1,107 @@
+//! The clinic's settings and the server's clock (`today` comes from the server, not the browser).
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::domain::time::{format_ms, now_ms, today, zone_name};
+use crate::error::{ApiError, ApiJson, ApiResult, Problems};
+use crate::startup::AppState;
+use crate::store;
+
+use super::auth::require_master;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/account", get(get_account).patch(update_account))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub id: i64,
+    pub name: String,
+    /// The clinic's day, `YYYY-MM-DD`, in the server's time zone.
+    pub today: String,
+    pub now: String,
+    pub time_zone: String,
+    pub wait_warn_minutes: i64,
+    pub wait_alert_minutes: i64,
+    /// The account's latest event `seq`.
+    pub last_seq: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountPatch {
+    pub name: Option<String>,
+    pub wait_warn_minutes: Option<i64>,
+    pub wait_alert_minutes: Option<i64>,
+}
+
+async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
+    let mut conn = state.store.pool().acquire().await?;
+    let row = store::accounts::get(&mut conn, account_id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+    Ok(AccountView {
+        id: row.id,
+        name: row.name,
+        today: today().format("%Y-%m-%d").to_string(),
+        now: format_ms(now_ms()),
+        time_zone: zone_name(),
+        wait_warn_minutes: row.wait_warn_minutes,
+        wait_alert_minutes: row.wait_alert_minutes,
+        last_seq: row.event_seq,
+    })
+}
+
+/// The clinic, its day and its wait-time thresholds.
+#[utoipa::path(get, path = "/api/account", tag = "account", security(("bearer" = [])), responses((status = 200, body = AccountView)))]
+pub async fn get_account(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<ApiJson<AccountView>> {
+    Ok(ApiJson(load(&state, user.account_id).await?))
+}
+
+/// Changes the clinic's name or thresholds (master only).
+#[utoipa::path(patch, path = "/api/account", tag = "account", security(("bearer" = [])), request_body = AccountPatch,
+    responses((status = 200, body = AccountView), (status = 403)))]
+pub async fn update_account(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(patch): ApiJson<AccountPatch>,
+) -> ApiResult<ApiJson<AccountView>> {
+    require_master(&state, &user).await?;
+    let current = load(&state, user.account_id).await?;
+    let name = patch
+        .name
+        .map(|n| n.trim().to_string())
+        .unwrap_or(current.name);
+    let warn = patch.wait_warn_minutes.unwrap_or(current.wait_warn_minutes);
+    let alert = patch
+        .wait_alert_minutes
+        .unwrap_or(current.wait_alert_minutes);
+    let mut problems = Problems::new();
+    problems.check(!name.is_empty(), "name must not be empty");
+    problems.check(
+        (1..=1440).contains(&warn),
+        "waitWarnMinutes must be between 1 and 1440",
+    );
+    problems.check(
+        (1..=1440).contains(&alert),
+        "waitAlertMinutes must be between 1 and 1440",
+    );
+    problems.check(
+        warn <= alert,
+        "waitWarnMinutes must not be greater than waitAlertMinutes",
+    );
+    problems.into_result()?;
+    let mut tx = state.store.begin_write().await?;
+    store::accounts::update_settings(&mut tx, user.account_id, &name, warn, alert).await?;
+    tx.commit().await?;
+    Ok(ApiJson(load(&state, user.account_id).await?))
+}

@@ -1,0 +1,81 @@
+//! `GET /events?since=`: the durable log, to fill a `seq` gap after a reconnect.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::domain::time::format_ms;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::startup::AppState;
+use crate::store;
+
+use super::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/events", get(since))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct SinceQuery {
+    /// The last `seq` the client has; answers the events after it.
+    pub since: Option<i64>,
+    /// Default 100, at most 100.
+    pub limit: Option<i64>,
+}
+
+/// One logged event, as it was broadcast.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedEvent {
+    pub seq: i64,
+    pub event: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub at: String,
+}
+
+/// The account's events after `since`, in order; 410 when the log no longer reaches back there.
+#[utoipa::path(get, path = "/api/events", tag = "events", security(("bearer" = [])), params(SinceQuery),
+    responses((status = 200, body = [LoggedEvent]), (status = 400), (status = 410, description = "Older than the log keeps: reload")))]
+pub async fn since(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<SinceQuery>,
+) -> ApiResult<ApiJson<Vec<LoggedEvent>>> {
+    let (limit, _) = Page {
+        limit: query.limit,
+        offset: None,
+    }
+    .resolve(100)?;
+    let since = query.since.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError::Validation(vec![
+            "since must not be less than 0".into(),
+        ]));
+    }
+    let mut tx = state.store.begin_read().await?;
+    let last = store::events::last_seq(&mut tx, user.account_id).await?;
+    let first_kept = store::events::first_kept_seq(&mut tx, user.account_id).await?;
+    let pruned_through = first_kept.map_or(last, |first| first - 1);
+    if since < pruned_through {
+        return Err(ApiError::Gone(format!(
+            "events after {since} are no longer kept (the log starts after {pruned_through}): reload"
+        )));
+    }
+    let rows = store::events::since(&mut tx, user.account_id, since, limit).await?;
+    tx.commit().await?;
+    let events = rows
+        .into_iter()
+        .map(|row| {
+            Ok(LoggedEvent {
+                seq: row.seq,
+                event: row.event,
+                data: serde_json::from_str(&row.data).map_err(anyhow::Error::from)?,
+                at: format_ms(row.at),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(ApiJson(events))
+}

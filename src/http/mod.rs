@@ -1,0 +1,78 @@
+//! The HTTP edge: one `router()` per resource, merged here with the operations endpoints, the
+//! OpenAPI document, the metrics middleware and the web app.
+
+mod account;
+mod appointments;
+mod auth;
+mod doctors;
+mod events;
+pub mod openapi;
+mod ops;
+mod paging;
+mod patients;
+mod procedures;
+mod status;
+
+use std::path::Path;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::json;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::error::error_body;
+use crate::startup::AppState;
+
+pub use paging::Page;
+
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// The whole HTTP application.
+pub fn router(state: AppState, web_dir: &Path) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(account::router())
+        .merge(procedures::router())
+        .merge(doctors::router())
+        .merge(patients::router())
+        .merge(appointments::router())
+        .merge(status::router())
+        .merge(events::router())
+        .merge(ops::router())
+        .route("/api", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found))
+        .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    let web = ServeDir::new(web_dir)
+        .append_index_html_on_directories(true)
+        .fallback(ServeFile::new(web_dir.join("index.html")));
+    api.merge(openapi::router())
+        .fallback_service(web)
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn api_not_found() -> Response {
+    error_body(StatusCode::NOT_FOUND, json!("Cannot find this route"))
+}
+
+/// Counts requests by method, matched route and status.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .http_request(&method, &route, response.status().as_u16());
+    response.into_response()
+}

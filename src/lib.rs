@@ -1,0 +1,31 @@
+//! Fila keeps every screen of a clinic in sync: a status change made at the reception desk
+//! reaches every desk, doctor's room and waiting-room TV of the same account within
+//! milliseconds.
+//!
+//! A map of the crate:
+//! - [`config`]: the command line, every flag with its environment variable.
+//! - [`startup`]: builds the application (store, tokens, gateway, relay, router) and serves it.
+//! - [`http`]: one router per resource; [`error`] writes the contract's error shape.
+//! - [`auth`]: passwords (argon2), API keys, HS256 access tokens, the `AuthUser` extractor.
+//! - [`domain`]: rules without a database: statuses and transitions, CPF, priority, prices.
+//! - [`model`]: the JSON shapes of the API and of event payloads.
+//! - [`store`]: all SQL, one module per aggregate, every query scoped by account.
+//! - [`events`]: status change → listener → outgoing events → durable log → relay.
+//! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry).
+//! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
+//! - [`demo`]: the demo clinic of `fila serve --demo`.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod metrics;
+pub mod model;
+pub mod realtime;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,146 @@
+//! The JSON shapes of the API and of the event payloads (contract §4). Every field is always
+//! present, `null` where empty; fields are only ever added, never renamed.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::priority::Priority;
+use crate::domain::status::StatusView;
+
+/// The appointment payload (AppointmentResponseDto), also the first argument of appointment events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    pub id: i64,
+    /// The day at midnight UTC, e.g. `2025-01-23T00:00:00.000Z`.
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub notes: Option<String>,
+    pub account_id: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+    pub doctor: Option<DoctorRef>,
+    pub patient: PatientRef,
+    pub status: StatusView,
+    pub appointment_procedures: Option<AppointmentProcedures>,
+    pub priority: Priority,
+    pub checked_in_at: Option<String>,
+    pub called_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DoctorRef {
+    pub id: i64,
+    pub name: String,
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientRef {
+    pub id: i64,
+    pub name: String,
+    pub contact: Contact,
+    pub date_birth: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Contact {
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AppointmentProcedures {
+    pub procedure: ProcedureRef,
+}
+
+/// A procedure as nested in doctors and appointments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProcedureRef {
+    pub id: i64,
+    pub name: String,
+    /// Decimal string, e.g. `"100"` or `"99.90"`.
+    pub price: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Procedure {
+    pub id: i64,
+    pub name: String,
+    pub price: String,
+    pub account_id: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Doctor {
+    pub id: i64,
+    pub name: String,
+    pub room: Option<String>,
+    pub is_busy: bool,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub interval_minutes: Option<i64>,
+    pub working_days: Vec<String>,
+    pub procedures: Vec<ProcedureRef>,
+    pub account_id: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Patient {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub date_birth: Option<String>,
+    /// Formatted `123.456.789-09`, or null.
+    pub cpf: Option<String>,
+    pub account_id: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `doctors.busy` payload.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DoctorBusy {
+    pub doctor_id: i64,
+    pub is_busy: bool,
+}
+
+/// `doctors.deleted` payload.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DoctorDeleted {
+    pub doctor_id: i64,
+}
+
+/// An API key as listed (never the key itself).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// Both token answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}

@@ -1,0 +1,191 @@
+//! Builds the application (store, tokens, socket gateway, relay, router), binds, and serves.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+
+use crate::auth::jwt::Tokens;
+use crate::config::{CreateAccountArgs, ServeArgs};
+use crate::events::EventLog;
+use crate::events::relay::Relay;
+use crate::metrics::Metrics;
+use crate::realtime::{self, GatewayState};
+use crate::store::{self, Store};
+use crate::{accounts, demo, http};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: Arc<Tokens>,
+    pub events: EventLog,
+    pub io: SocketIo,
+    pub metrics: Arc<Metrics>,
+    pub retention_ms: i64,
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    relay: Relay,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects the database, prepares the server and binds the address (port 0 picks one).
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Application> {
+        if args.redis_url.is_some() {
+            anyhow::bail!(
+                "--redis-url (multi-node broadcasting) is not supported by this build yet"
+            );
+        }
+        let store = Store::connect(&args.database_url).await?;
+        let secret = jwt_secret(&store, args).await?;
+        let tokens = Arc::new(Tokens::new(&secret, args.token_ttl));
+        let metrics = Arc::new(Metrics::new());
+        let (socket_layer, io) = realtime::build(GatewayState {
+            tokens: tokens.clone(),
+            metrics: metrics.clone(),
+        });
+        let events = EventLog::new();
+        let retention_ms =
+            i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
+        let relay = Relay::new(
+            store.clone(),
+            io.clone(),
+            events.wake_handle(),
+            metrics.clone(),
+            retention_ms,
+        );
+        let state = AppState {
+            store,
+            tokens,
+            events,
+            io,
+            metrics,
+            retention_ms,
+        };
+        let router = http::router(state.clone(), &args.web_dir).layer(socket_layer);
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        Ok(Application {
+            listener,
+            router,
+            relay,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, releases the relay lease and
+    /// closes the sockets.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let relay_task = tokio::spawn(self.relay.clone().run());
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP");
+        relay_task.abort();
+        self.relay.release().await;
+        result
+    }
+}
+
+/// The signing secret: given, or generated once and kept in the database (so nodes share it).
+async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &args.jwt_secret {
+        let bytes = secret.expose_secret().as_bytes().to_vec();
+        anyhow::ensure!(
+            bytes.len() >= 16,
+            "--jwt-secret must have at least 16 characters"
+        );
+        return Ok(bytes);
+    }
+    let mut random = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut random);
+    let candidate: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let mut conn = store.pool().acquire().await?;
+    let kept = store::accounts::setting_or_insert(&mut conn, "jwt_secret", &candidate)
+        .await
+        .context("keeping the JWT secret")?;
+    Ok(kept.into_bytes())
+}
+
+/// `fila serve`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let app = Application::build(&args).await?;
+    let addr = app.local_addr()?;
+    if !args.web_dir.join("index.html").exists() {
+        tracing::warn!(web_dir = %args.web_dir.display(), "web app not built: only the API is served (run ./run to build it)");
+    }
+    let demo_login = if args.demo {
+        demo::seed_if_empty(app.state()).await?
+    } else {
+        None
+    };
+    println!("Fila is running at http://{addr}");
+    if let Some(login) = demo_login {
+        println!(
+            "Demo clinic ready. Log in at http://{addr}/entrar with {} / {}",
+            login.email, login.password
+        );
+    }
+    app.run_until(shutdown_signal()).await
+}
+
+/// `fila accounts create`.
+pub async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    let created = accounts::create(
+        &store,
+        &args.name,
+        &args.email,
+        args.password.expose_secret(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}",
+        serde_json::json!({"accountId": created.account_id, "userId": created.user_id})
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

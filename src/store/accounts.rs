@@ -1,0 +1,137 @@
+//! Accounts (clinic licences), their users, and server-wide settings.
+
+use sqlx::{AnyConnection, FromRow};
+
+/// A user as needed to log in.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_master: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AccountRow {
+    pub id: i64,
+    pub name: String,
+    pub event_seq: i64,
+    pub wait_warn_minutes: i64,
+    pub wait_alert_minutes: i64,
+}
+
+pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn insert(conn: &mut AnyConnection, name: &str, now: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id")
+        .bind(name)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn get(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Option<AccountRow>> {
+    sqlx::query_as(
+        "SELECT id, name, event_seq, wait_warn_minutes, wait_alert_minutes \
+         FROM accounts WHERE id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn update_settings(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    name: &str,
+    warn: i64,
+    alert: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET name = $2, wait_warn_minutes = $3, wait_alert_minutes = $4 WHERE id = $1",
+    )
+    .bind(account_id)
+    .bind(name)
+    .bind(warn)
+    .bind(alert)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_user(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    name: &str,
+    email: &str,
+    password_hash: &str,
+    is_master: bool,
+    now: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO users (account_id, name, email, password_hash, is_master, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(name)
+    .bind(email)
+    .bind(password_hash)
+    .bind(super::flag(is_master))
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn user_by_email(conn: &mut AnyConnection, email: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(
+        "SELECT id, account_id, name, email, password_hash, is_master FROM users WHERE email = $1",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn user(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(
+        "SELECT id, account_id, name, email, password_hash, is_master FROM users \
+         WHERE id = $1 AND account_id = $2",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn setting(conn: &mut AnyConnection, key: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Stores `value` unless the key is already set; answers the value that is kept.
+pub async fn setting_or_insert(
+    conn: &mut AnyConnection,
+    key: &str,
+    value: &str,
+) -> sqlx::Result<String> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(key)
+        .fetch_one(conn)
+        .await
+}
