@@ -1,0 +1,124 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+async fn unrelayed(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE relayed = 0")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn wait_all_relayed(app: &TestApp) {
+    for _ in 0..100 {
+        if unrelayed(app).await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("events were not relayed");
+}
+
+#[tokio::test]
+async fn the_log_serves_events_after_a_seq_in_order_with_their_payloads() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("log@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let booked = app.book(&token, &clinic).await;
+    let id = booked["id"].as_i64().unwrap();
+    let (_, checked_in) = app.set_status(&token, id, "check-in").await;
+    let (status, after) = app.get("/api/events?since=2", &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let after = after.as_array().unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0]["seq"], 3);
+    assert_eq!(after[0]["event"], "appointments.checkin");
+    assert_eq!(after[0]["data"], checked_in);
+    assert!(after[0]["at"].as_str().unwrap().ends_with('Z'));
+    let (_, none) = app.get("/api/events?since=3", &token).await;
+    assert_eq!(none, json!([]));
+}
+
+#[tokio::test]
+async fn seq_counts_per_account() {
+    let app = TestApp::spawn().await;
+    let a = app.account_token("seqa@clinica.test").await;
+    let b = app.account_token("seqb@clinica.test").await;
+    app.post("/api/doctors", &a, json!({"name": "A1"})).await;
+    app.post("/api/doctors", &a, json!({"name": "A2"})).await;
+    app.post("/api/doctors", &b, json!({"name": "B1"})).await;
+    let seqs = |events: Vec<serde_json::Value>| {
+        events
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(app.events(&a).await), vec![1, 2]);
+    assert_eq!(seqs(app.events(&b).await), vec![1]);
+    let (_, account) = app.get("/api/account", &a).await;
+    assert_eq!(account["lastSeq"], 2);
+}
+
+#[tokio::test]
+async fn committed_events_are_relayed_and_marked() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("relay@clinica.test").await;
+    app.post("/api/doctors", &token, json!({"name": "Dr. Relay"}))
+        .await;
+    wait_all_relayed(&app).await;
+}
+
+#[tokio::test]
+async fn events_committed_before_a_crash_go_out_after_restart() {
+    let mut app = TestApp::spawn().await;
+    let (account_id, _) = app.create_account("Crash", "crash@clinica.test").await;
+    app.stop().await;
+    // A change committed with its event row, and the node died before relaying it.
+    let mut tx = app.store.begin_write().await.unwrap();
+    let seq = fila::store::events::next_seq(&mut tx, account_id)
+        .await
+        .unwrap();
+    fila::store::events::insert(
+        &mut tx,
+        account_id,
+        seq,
+        "doctors.deleted",
+        r#"{"doctorId":7}"#,
+        0,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(unrelayed(&app).await, 1);
+    let app = app.restart().await;
+    wait_all_relayed(&app).await;
+}
+
+#[tokio::test]
+async fn a_since_older_than_the_log_keeps_is_410() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("gone@clinica.test").await;
+    for name in ["A", "B", "C"] {
+        app.post("/api/doctors", &token, json!({"name": name}))
+            .await;
+    }
+    wait_all_relayed(&app).await;
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    let pruned = fila::store::events::prune(&mut conn, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 3);
+    drop(conn);
+    let (status, body) = app.get("/api/events?since=0", &token).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(body["statusCode"], 410);
+    let (status, body) = app.get("/api/events?since=3", &token).await;
+    assert_eq!((status, body), (StatusCode::OK, json!([])));
+    app.post("/api/doctors", &token, json!({"name": "D"})).await;
+    let (status, body) = app.get("/api/events?since=3", &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["seq"], 4);
+}

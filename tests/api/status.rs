@@ -1,0 +1,195 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, names};
+
+/// (path of actions to reach the status, its name)
+const REACH: [(&[&str], &str); 7] = [
+    (&[], "Agendado"),
+    (&["confirmado"], "Confirmado"),
+    (&["check-in"], "Check-in"),
+    (&["check-in", "em atendimento"], "Em atendimento"),
+    (&["check-in", "em atendimento", "finalizado"], "Finalizado"),
+    (&["cancelado"], "Cancelado"),
+    (&["faltou"], "Faltou"),
+];
+
+const ACTIONS: [(&str, &str); 7] = [
+    ("agendado", "Agendado"),
+    ("confirmado", "Confirmado"),
+    ("check-in", "Check-in"),
+    ("em atendimento", "Em atendimento"),
+    ("finalizado", "Finalizado"),
+    ("cancelado", "Cancelado"),
+    ("faltou", "Faltou"),
+];
+
+fn allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        (
+            "Agendado",
+            "Confirmado" | "Check-in" | "Cancelado" | "Faltou"
+        ) | (
+            "Confirmado",
+            "Agendado" | "Check-in" | "Cancelado" | "Faltou"
+        ) | ("Check-in", "Em atendimento" | "Agendado" | "Cancelado")
+            | ("Em atendimento", "Finalizado" | "Check-in" | "Cancelado")
+    )
+}
+
+#[tokio::test]
+async fn every_move_follows_the_transition_table() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("table@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    for (path, from) in REACH {
+        for (action, to) in ACTIONS {
+            let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+            for step in path {
+                let (s, body) = app.set_status(&token, id, step).await;
+                assert_eq!(s, StatusCode::OK, "{step}: {body}");
+            }
+            let before = app.events(&token).await.len();
+            let (status, body) = app.set_status(&token, id, action).await;
+            let after = app.events(&token).await.len();
+            if from == to {
+                assert_eq!(status, StatusCode::OK, "{from} -> {to}");
+                assert_eq!(after, before, "same status again emits nothing ({from})");
+            } else if allowed(from, to) {
+                assert_eq!(status, StatusCode::OK, "{from} -> {to}: {body}");
+                assert_eq!(body["status"]["name"], to);
+                assert!(after > before, "{from} -> {to} emits");
+            } else {
+                assert_eq!(status, StatusCode::CONFLICT, "{from} -> {to}: {body}");
+                assert_eq!(body["error"], "Conflict");
+                assert_eq!(
+                    after, before,
+                    "an illegal move emits nothing ({from} -> {to})"
+                );
+                let (_, now) = app.get(&format!("/api/appointments/{id}"), &token).await;
+                assert_eq!(now["status"]["name"], from);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn enum_keys_and_documented_aliases_are_accepted() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("keys@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+    for (action, name) in [
+        ("CHECKIN", "Check-in"),
+        ("EM_ATENDIMENTO", "Em atendimento"),
+        ("finalizados", "Finalizado"),
+    ] {
+        let (status, body) = app.set_status(&token, id, action).await;
+        assert_eq!(
+            (status, body["status"]["name"].as_str()),
+            (StatusCode::OK, Some(name))
+        );
+    }
+}
+
+#[tokio::test]
+async fn serving_marks_the_doctor_busy_and_links_them_and_finishing_frees_them() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("busy@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let (_, other) = app
+        .post("/api/doctors", &token, json!({"name": "Dra. Helena"}))
+        .await;
+    let other_id = other["id"].as_i64().unwrap();
+    let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+    app.set_status(&token, id, "check-in").await;
+    let (status, serving) = app
+        .patch(
+            &format!("/api/appointments/{id}/status"),
+            &token,
+            json!({"action": "em atendimento", "doctorId": other_id.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{serving}");
+    assert_eq!(serving["doctor"]["id"], other_id);
+    assert!(serving["calledAt"].is_string());
+    let (_, doctor) = app.get(&format!("/api/doctors/{other_id}"), &token).await;
+    assert_eq!(doctor["isBusy"], true);
+    app.set_status(&token, id, "finalizado").await;
+    let (_, doctor) = app.get(&format!("/api/doctors/{other_id}"), &token).await;
+    assert_eq!(doctor["isBusy"], false);
+
+    let events = app.events(&token).await;
+    let tail = names(&events[events.len() - 6..]);
+    assert_eq!(
+        tail,
+        [
+            "appointments.checkin",
+            "appointments.serving",
+            "doctors.busy",
+            "appointmnents.finished",
+            "appointments.finished",
+            "doctors.busy"
+        ]
+    );
+    assert_eq!(
+        events[events.len() - 4]["data"],
+        json!({"doctorId": other_id, "isBusy": true})
+    );
+    assert_eq!(
+        events[events.len() - 1]["data"],
+        json!({"doctorId": other_id, "isBusy": false})
+    );
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn cancelling_while_serving_or_returning_to_the_queue_frees_the_doctor() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("cancel@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let doctor_path = format!("/api/doctors/{}", clinic.doctor_id);
+    for last in ["cancelado", "check-in"] {
+        let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+        app.set_status(&token, id, "check-in").await;
+        app.set_status(&token, id, "em atendimento").await;
+        assert_eq!(app.get(&doctor_path, &token).await.1["isBusy"], true);
+        let (status, _) = app.set_status(&token, id, last).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            app.get(&doctor_path, &token).await.1["isBusy"],
+            false,
+            "{last}"
+        );
+    }
+    let events = app.events(&token).await;
+    // Back to the queue is an update, not a new check-in.
+    assert_eq!(
+        names(&events[events.len() - 2..]),
+        ["appointments.updated", "doctors.busy"]
+    );
+}
+
+#[tokio::test]
+async fn serving_an_appointment_without_a_doctor_needs_a_doctor_id() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("nodoc@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let (_, created) = app
+        .post(
+            "/api/appointments",
+            &token,
+            json!({"patientId": clinic.patient_id, "procedures": [{"id": clinic.procedure_id}],
+                     "date": crate::helpers::today(), "startTime": "09:00", "endTime": "09:15"}),
+        )
+        .await;
+    let id = created[0]["id"].as_i64().unwrap();
+    assert_eq!(created[0]["doctor"], json!(null));
+    app.set_status(&token, id, "check-in").await;
+    let (status, _) = app.set_status(&token, id, "em atendimento").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, still) = app.get(&format!("/api/appointments/{id}"), &token).await;
+    assert_eq!(still["status"]["name"], "Check-in");
+}
