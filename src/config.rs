@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
 /// The default database: an SQLite file in the working folder, created on first start.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://fila.db?mode=rwc";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://fila.db";
 
 #[derive(Debug, Parser)]
 #[command(name = "fila", version, about = "Real-time clinic queue server")]
@@ -39,7 +39,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FILA_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// `sqlite://path?mode=rwc` (embedded) or `postgres://...`.
+    /// `sqlite://path` (embedded; the file is created if missing) or `postgres://...`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 

@@ -98,6 +98,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let relay_task = tokio::spawn(self.relay.clone().run());
+        let io = self.state.io.clone();
+        // Open sockets would hold a graceful shutdown forever: close them once it begins.
+        let shutdown = async move {
+            shutdown.await;
+            io.close().await;
+        };
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

@@ -116,14 +116,19 @@ impl Tokens {
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))
     }
 
-    /// Verifies signature, audience, issuer and expiry (no leeway).
+    /// Verifies signature, audience, issuer and expiry. No leeway: a token is refused from the
+    /// second named by `exp` on (RFC 7519 §4.1.4), the moment the gateway disconnects it.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        if claims.exp * 1000 <= now_ms() {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
     }
 }
 

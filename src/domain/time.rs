@@ -25,12 +25,14 @@ pub fn today() -> NaiveDate {
     Local::now().date_naive()
 }
 
-/// The server's time zone name, as configured by `TZ` (or `localtime`).
+/// The server's IANA time zone name: `TZ` when set, else the system's, else `UTC`.
 pub fn zone_name() -> String {
     std::env::var("TZ")
         .ok()
+        .map(|tz| tz.trim_start_matches(':').to_string())
         .filter(|tz| !tz.is_empty())
-        .unwrap_or_else(|| "localtime".to_string())
+        .or_else(|| iana_time_zone::get_timezone().ok())
+        .unwrap_or_else(|| "UTC".to_string())
 }
 
 /// Parses `YYYY-MM-DD`.

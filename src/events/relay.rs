@@ -21,8 +21,9 @@ use super::{ALLOWED, room};
 
 /// How often the relay looks at the log without being woken.
 const POLL: Duration = Duration::from_millis(500);
-/// How long a node holds the relay lease without renewing it.
-const LEASE_MS: i64 = 10_000;
+/// How long a node holds the relay lease without renewing it (it renews every round, at least
+/// every `POLL`): short, so a node that died is replaced within seconds.
+const LEASE_MS: i64 = 3_000;
 /// Rows broadcast per round trip to the database.
 const BATCH: i64 = 256;
 /// How often old relayed rows are pruned.

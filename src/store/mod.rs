@@ -47,7 +47,11 @@ impl Store {
         } else {
             bail!("unsupported database URL (expected sqlite:// or postgres://)");
         };
-        let options = AnyConnectOptions::from_str(url)
+        let url = match backend {
+            Backend::Sqlite => create_if_missing(url),
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
             .context("parsing the database URL")?
             .disable_statement_logging();
         let pool = match backend {
@@ -117,6 +121,17 @@ impl Store {
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+/// An SQLite URL that creates the file when it is missing (`mode=rwc`), unless a mode is given.
+fn create_if_missing(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
     }
 }
 
