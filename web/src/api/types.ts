@@ -1,0 +1,110 @@
+// Shapes of the wire contract (shared/spec/API.md and docs/api-additions.md).
+
+export interface Status {
+  id: number;
+  name: string;
+  color: string;
+}
+
+export interface Priority {
+  tier: 1 | 2 | 3;
+  label: string;
+  reasons: string[];
+}
+
+export interface Procedure {
+  id: number;
+  name: string;
+  price: string;
+}
+
+export interface Appointment {
+  id: number;
+  date: string;
+  startTime: string;
+  endTime: string;
+  notes: string | null;
+  accountId: number;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+  doctor: { id: number; name: string; room?: string | null } | null;
+  patient: {
+    id: number;
+    name: string;
+    dateBirth?: string | null;
+    contact: { phone: string | null } | null;
+  } | null;
+  status: Status;
+  appointmentProcedures: { procedure: Procedure | null } | null;
+  priority?: Priority | null;
+  checkedInAt?: string | null;
+  calledAt?: string | null;
+}
+
+export interface Doctor {
+  id: number;
+  name: string;
+  isBusy: boolean;
+  room?: string | null;
+  startTime: string;
+  endTime: string;
+  intervalMinutes: number;
+  workingDays: string[];
+  procedures: Procedure[];
+  deletedAt: string | null;
+}
+
+export interface Patient {
+  id: number;
+  name: string;
+  phone: string | null;
+  dateBirth: string | null;
+  cpf: string | null;
+}
+
+export interface Account {
+  id: number;
+  name: string;
+  today: string;
+  now: string;
+  timeZone: string;
+  waitWarnMinutes: number;
+  waitAlertMinutes: number;
+  lastSeq: number;
+}
+
+export interface Me {
+  userId: number;
+  accountId: number;
+  name: string | null;
+  email: string | null;
+  isMaster: boolean;
+  apiKeyId: number | null;
+}
+
+export interface ApiKey {
+  id: number;
+  name: string;
+  createdAt: string;
+  key?: string;
+}
+
+export interface TokenAnswer {
+  accessToken: string;
+  tokenType: string;
+  expiresIn: number;
+}
+
+/** One row of `GET /api/events`, and the shape live socket events are normalised to. */
+export interface LiveEvent {
+  seq: number | null;
+  event: string;
+  data: unknown;
+  at?: string;
+}
+
+export interface DoctorBusy {
+  doctorId: number;
+  isBusy: boolean;
+}

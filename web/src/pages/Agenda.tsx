@@ -1,0 +1,246 @@
+// Agenda do dia: the clinic's appointments for today (the server's day), grouped by doctor and
+// ordered by time, with only the status moves the contract allows, a booking form, and live
+// updates from the socket.
+
+import { useCallback, useMemo, useState } from 'react';
+import type { Appointment, Doctor, LiveEvent } from '../api/types';
+import { describeError } from '../api/errors';
+import { useStaff } from '../components/StaffContext';
+import { useToast } from '../components/Toasts';
+import { PriorityBadge, StatusBadge } from '../components/Badges';
+import { MoveButton } from '../components/MoveButton';
+import { CheckinDialog } from '../components/CheckinDialog';
+import { BookingForm } from '../components/BookingForm';
+import { appointmentOf, isNotOlder, loadAll } from '../live/lists';
+import { applyDoctorEvent } from '../live/doctors';
+import { useFeed } from '../live/useFeed';
+import { dayOf, formatDay, procedureName } from '../lib/format';
+import { STATUS, agendaMoves, type Move } from '../lib/status';
+import { useStatusMove } from '../lib/useStatusMove';
+import { usePageTitle } from '../lib/hooks';
+
+type Filter = 'todos' | 'chegar' | 'clinica' | 'encerrados';
+
+const FILTERS: Array<{ value: Filter; label: string; statuses: string[] | null }> = [
+  { value: 'todos', label: 'Todos', statuses: null },
+  { value: 'chegar', label: 'A chegar', statuses: [STATUS.AGENDADO, STATUS.CONFIRMADO] },
+  { value: 'clinica', label: 'Na clínica', statuses: [STATUS.CHECKIN, STATUS.EM_ATENDIMENTO] },
+  { value: 'encerrados', label: 'Encerrados', statuses: [STATUS.FINALIZADO, STATUS.CANCELADO, STATUS.FALTOU] },
+];
+
+export function Agenda() {
+  usePageTitle('Agenda do dia');
+  const { api, socket, account } = useStaff();
+  const toast = useToast();
+  const today = account.today;
+  const [rows, setRows] = useState<Map<number, Appointment>>(new Map());
+  const [doctors, setDoctors] = useState<Doctor[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const [filter, setFilter] = useState<Filter>('todos');
+  const [doctorFilter, setDoctorFilter] = useState<number | 'all'>('all');
+  const [checkingIn, setCheckingIn] = useState<Appointment | null>(null);
+  const [booking, setBooking] = useState(false);
+
+  const upsert = useCallback(
+    (a: Appointment) =>
+      setRows((current) => {
+        const existing = current.get(a.id);
+        const belongs = dayOf(a.date) === today && !a.deletedAt;
+        if (!belongs && !existing) return current;
+        if (!isNotOlder(a, existing)) return current;
+        const next = new Map(current);
+        if (belongs) next.set(a.id, a);
+        else next.delete(a.id);
+        return next;
+      }),
+    [today],
+  );
+
+  const load = useCallback(async () => {
+    const [list, docs] = [
+      await loadAll<Appointment>(api, `/api/appointments?date=${today}`),
+      await loadAll<Doctor>(api, '/api/doctors'),
+    ];
+    setRows(new Map(list.items.filter((a) => !a.deletedAt).map((a) => [a.id, a])));
+    setDoctors(docs.items.filter((d) => !d.deletedAt));
+    setLoaded(true);
+    return list.seq;
+  }, [api, today]);
+
+  const apply = useCallback(
+    (event: LiveEvent) => {
+      const appointment = appointmentOf(event);
+      if (appointment) upsert(appointment);
+      else setDoctors((all) => applyDoctorEvent(all, event));
+    },
+    [upsert],
+  );
+
+  useFeed(api, socket, today, load, apply, (err) => toast.show(describeError(err), 'error'));
+  const { run, pending } = useStatusMove(upsert);
+
+  const onMove = (a: Appointment, move: Move) => {
+    const arriving = a.status.name === STATUS.AGENDADO || a.status.name === STATUS.CONFIRMADO;
+    if (move.action === 'check-in' && arriving) setCheckingIn(a);
+    else void run(a, move.action);
+  };
+
+  const groups = useMemo(() => groupByDoctor(rows, filter, doctorFilter), [rows, filter, doctorFilter]);
+  const counts = useMemo(() => countByFilter(rows), [rows]);
+  const doctorOptions = useMemo(() => doctorsOf(rows, doctors), [rows, doctors]);
+
+  return (
+    <section className="agenda" data-testid="agenda" data-loaded={loaded}>
+      <div className="page-head">
+        <div>
+          <h1>Agenda do dia</h1>
+          <p className="muted capitalize">{formatDay(today)}</p>
+        </div>
+        <button className="btn btn-primary" onClick={() => setBooking(true)} data-testid="new-appointment">
+          + Novo agendamento
+        </button>
+      </div>
+
+      <div className="toolbar">
+        <div className="chips" role="tablist">
+          {FILTERS.map((f) => (
+            <button
+              key={f.value}
+              className={`chip ${filter === f.value ? 'chip-on' : ''}`}
+              onClick={() => setFilter(f.value)}
+              role="tab"
+              aria-selected={filter === f.value}
+            >
+              {f.label} <span className="chip-count">{counts[f.value]}</span>
+            </button>
+          ))}
+        </div>
+        <select
+          className="select"
+          value={doctorFilter}
+          onChange={(e) => setDoctorFilter(e.target.value === 'all' ? 'all' : Number(e.target.value))}
+          aria-label="Médico"
+        >
+          <option value="all">Todos os médicos</option>
+          {doctorOptions.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </select>
+      </div>
+
+      {!loaded ? (
+        <p className="empty">Carregando a agenda…</p>
+      ) : groups.length === 0 ? (
+        <p className="empty">Nenhum agendamento {filter === 'todos' ? 'para hoje' : 'neste filtro'}.</p>
+      ) : (
+        <div className="agenda-groups">
+          {groups.map((group) => (
+            <div className="card agenda-group" key={group.doctorId}>
+              <h2 className="group-title">
+                {group.doctorName}
+                {group.room && <span className="room">{group.room}</span>}
+                <span className="muted small">{group.rows.length} agendamento(s)</span>
+              </h2>
+              <ul className="rows">
+                {group.rows.map((a) => (
+                  <li key={a.id} className="row agenda-row" data-appointment-id={a.id} data-status={a.status.name}>
+                    <span className="time">{a.startTime}</span>
+                    <span className="who">
+                      <span className="patient">{a.patient?.name ?? '—'}</span>
+                      <span className="muted small">{procedureName(a)}</span>
+                    </span>
+                    <span className="badges">
+                      <StatusBadge status={a.status} />
+                      <PriorityBadge appointment={a} compact />
+                    </span>
+                    <span className="actions">
+                      {agendaMoves(a.status.name).map((move) => (
+                        <MoveButton
+                          key={move.label}
+                          move={move}
+                          disabled={pending.has(a.id)}
+                          onRun={() => onMove(a, move)}
+                        />
+                      ))}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ))}
+        </div>
+      )}
+
+      {checkingIn && (
+        <CheckinDialog
+          appointment={checkingIn}
+          today={today}
+          onCancel={() => setCheckingIn(null)}
+          onConfirm={(flags) => {
+            const a = checkingIn;
+            setCheckingIn(null);
+            void run(a, 'check-in', { priorityFlags: flags });
+          }}
+        />
+      )}
+      {booking && (
+        <BookingForm
+          doctors={doctors}
+          today={today}
+          onClose={() => setBooking(false)}
+          onCreated={(created) => {
+            created.forEach(upsert);
+            setBooking(false);
+            toast.show(
+              created.length > 1 ? `${created.length} agendamentos criados.` : 'Agendamento criado.',
+              'success',
+            );
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+interface Group {
+  doctorId: number;
+  doctorName: string;
+  room: string | null;
+  rows: Appointment[];
+}
+
+function groupByDoctor(rows: Map<number, Appointment>, filter: Filter, doctor: number | 'all'): Group[] {
+  const statuses = FILTERS.find((f) => f.value === filter)?.statuses ?? null;
+  const groups = new Map<number, Group>();
+  for (const a of rows.values()) {
+    if (statuses && !statuses.includes(a.status.name)) continue;
+    const id = a.doctor?.id ?? 0;
+    if (doctor !== 'all' && id !== doctor) continue;
+    let group = groups.get(id);
+    if (!group) {
+      group = { doctorId: id, doctorName: a.doctor?.name ?? 'Sem médico', room: a.doctor?.room ?? null, rows: [] };
+      groups.set(id, group);
+    }
+    group.rows.push(a);
+  }
+  const list = [...groups.values()].sort((x, y) => x.doctorName.localeCompare(y.doctorName, 'pt-BR'));
+  for (const g of list) g.rows.sort((x, y) => x.startTime.localeCompare(y.startTime) || x.id - y.id);
+  return list;
+}
+
+function countByFilter(rows: Map<number, Appointment>): Record<Filter, number> {
+  const counts: Record<Filter, number> = { todos: 0, chegar: 0, clinica: 0, encerrados: 0 };
+  for (const a of rows.values()) {
+    counts.todos++;
+    for (const f of FILTERS) if (f.statuses?.includes(a.status.name)) counts[f.value]++;
+  }
+  return counts;
+}
+
+function doctorsOf(rows: Map<number, Appointment>, doctors: Doctor[]): Array<{ id: number; name: string }> {
+  const byId = new Map<number, string>(doctors.map((d) => [d.id, d.name]));
+  for (const a of rows.values()) if (a.doctor) byId.set(a.doctor.id, a.doctor.name);
+  return [...byId].map(([id, name]) => ({ id, name })).sort((x, y) => x.name.localeCompare(y.name, 'pt-BR'));
+}

@@ -1,0 +1,248 @@
+// Acesso à API (master only): the "liberação" of the accessToken. Create a key (shown once,
+// with a curl line that trades it for a token), list and revoke keys, and hand a key to the
+// TV panel of this browser. Also the clinic's wait thresholds, which only the master may set.
+
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { describeError } from '../api/errors';
+import type { Account, ApiKey } from '../api/types';
+import { storePanelApiKey } from '../auth/sessions';
+import { useStaff } from '../components/StaffContext';
+import { useToast } from '../components/Toasts';
+import { MoveButton } from '../components/MoveButton';
+import { usePageTitle } from '../lib/hooks';
+
+export function ApiAccess() {
+  usePageTitle('Acesso à API');
+  const { me } = useStaff();
+  if (!me.isMaster) {
+    return (
+      <section className="narrow">
+        <h1>Acesso à API</h1>
+        <div className="card">
+          <p>Apenas o usuário master da clínica pode liberar o acesso à API.</p>
+        </div>
+      </section>
+    );
+  }
+  return (
+    <section className="narrow api-access">
+      <div className="page-head">
+        <div>
+          <h1>Acesso à API</h1>
+          <p className="muted">
+            Chaves para integrações e para o painel da sala de espera. Cada chave é trocada por um token de acesso
+            válido por 1 hora.
+          </p>
+        </div>
+      </div>
+      <ApiKeys />
+      <WaitSettings />
+    </section>
+  );
+}
+
+function ApiKeys() {
+  const { api } = useStaff();
+  const toast = useToast();
+  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<ApiKey | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const { data } = await api.get<ApiKey[]>('/api/api-keys?limit=100');
+      setKeys(data);
+    } catch (err) {
+      toast.show(describeError(err), 'error');
+      setKeys([]);
+    }
+  }, [api, toast]);
+
+  useEffect(() => void load(), [load]);
+
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!name.trim()) return;
+    setBusy(true);
+    try {
+      const { data } = await api.post<ApiKey>('/api/api-keys', { name: name.trim() });
+      setCreated(data);
+      setName('');
+      await load();
+    } catch (err) {
+      toast.show(describeError(err), 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const revoke = async (key: ApiKey) => {
+    try {
+      await api.delete(`/api/api-keys/${key.id}`);
+      if (created?.id === key.id) setCreated(null);
+      toast.show(`Chave “${key.name}” revogada.`, 'success');
+      await load();
+    } catch (err) {
+      toast.show(describeError(err), 'error');
+    }
+  };
+
+  return (
+    <>
+      <div className="card">
+        <h2 className="card-title">Nova chave</h2>
+        <form className="inline-form" onSubmit={create}>
+          <label className="field grow">
+            <span>Nome (para quem é a chave)</span>
+            <input
+              name="keyName"
+              placeholder="Ex.: Painel da recepção, Integração do site"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          </label>
+          <button className="btn btn-primary" type="submit" disabled={busy || !name.trim()} data-testid="create-key">
+            {busy ? 'Criando…' : 'Criar chave'}
+          </button>
+        </form>
+        {created?.key && <NewKey apiKey={created} onDone={() => setCreated(null)} />}
+      </div>
+
+      <div className="card">
+        <h2 className="card-title">Chaves ativas</h2>
+        {keys === null ? (
+          <p className="empty">Carregando…</p>
+        ) : keys.length === 0 ? (
+          <p className="empty">Nenhuma chave criada.</p>
+        ) : (
+          <ul className="rows" data-testid="api-keys">
+            {keys.map((k) => (
+              <li key={k.id} className="row key-row" data-key-id={k.id}>
+                <span className="who">
+                  <span className="patient">{k.name}</span>
+                  <span className="muted small">criada em {new Date(k.createdAt).toLocaleString('pt-BR')}</span>
+                </span>
+                <span className="actions">
+                  <MoveButton
+                    move={{ action: 'revoke', label: 'Revogar', tone: 'danger', confirm: 'Revogar? Quem usa esta chave perde o acesso.' }}
+                    onRun={() => void revoke(k)}
+                  />
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </>
+  );
+}
+
+function NewKey({ apiKey, onDone }: { apiKey: ApiKey; onDone: () => void }) {
+  const toast = useToast();
+  const key = apiKey.key ?? '';
+  const curl = [
+    `curl -s -X POST ${window.location.origin}/api/auth/token \\`,
+    `  -H 'Content-Type: application/json' \\`,
+    `  -d '{"apiKey":"${key}"}'`,
+  ].join('\n');
+
+  const copy = async (text: string, what: string) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      toast.show(`${what} copiad${what === 'Chave' ? 'a' : 'o'}.`, 'success');
+    } catch {
+      toast.show('Não foi possível copiar; selecione o texto e copie.', 'error');
+    }
+  };
+
+  return (
+    <div className="new-key" data-testid="new-key">
+      <p className="new-key-warning">
+        <strong>Guarde esta chave agora.</strong> Ela não será mostrada de novo.
+      </p>
+      <div className="key-box">
+        <code data-testid="new-key-value">{key}</code>
+        <button className="btn btn-small btn-neutral" onClick={() => void copy(key, 'Chave')}>
+          Copiar
+        </button>
+      </div>
+      <p className="muted small">Para obter um token de acesso (válido por 1 hora):</p>
+      <div className="key-box">
+        <pre data-testid="curl-example">{curl}</pre>
+        <button className="btn btn-small btn-neutral" onClick={() => void copy(curl, 'Exemplo')}>
+          Copiar
+        </button>
+      </div>
+      <p className="muted small">
+        Use o token no cabeçalho <code>Authorization: Bearer …</code> das chamadas e no <code>auth.token</code> do
+        Socket.IO.
+      </p>
+      <div className="new-key-actions">
+        <button
+          className="btn btn-primary"
+          data-testid="use-in-panel"
+          onClick={() => {
+            storePanelApiKey(key);
+            toast.show('Chave guardada para o Painel deste navegador.', 'success');
+          }}
+        >
+          Usar esta chave no Painel deste navegador
+        </button>
+        <Link className="btn btn-ghost" to="/painel" target="_blank">
+          Abrir o painel ↗
+        </Link>
+        <button className="btn btn-ghost" onClick={onDone}>
+          Já guardei
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function WaitSettings() {
+  const { api, account, reloadAccount } = useStaff();
+  const toast = useToast();
+  const [warn, setWarn] = useState(String(account.waitWarnMinutes));
+  const [alert, setAlert] = useState(String(account.waitAlertMinutes));
+  const [busy, setBusy] = useState(false);
+
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    const w = Number(warn), a = Number(alert);
+    if (!Number.isInteger(w) || !Number.isInteger(a) || w < 1 || a > 1440 || w > a) {
+      toast.show('Use minutos inteiros de 1 a 1440, com o amarelo antes do vermelho.', 'error');
+      return;
+    }
+    setBusy(true);
+    try {
+      await api.patch<Account>('/api/account', { waitWarnMinutes: w, waitAlertMinutes: a });
+      await reloadAccount();
+      toast.show('Tempos de espera salvos.', 'success');
+    } catch (err) {
+      toast.show(describeError(err), 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="card">
+      <h2 className="card-title">Tempo de espera na fila</h2>
+      <form className="inline-form" onSubmit={save}>
+        <label className="field">
+          <span>Amarelo a partir de (min)</span>
+          <input type="number" min={1} max={1440} value={warn} onChange={(e) => setWarn(e.target.value)} name="waitWarnMinutes" />
+        </label>
+        <label className="field">
+          <span>Vermelho a partir de (min)</span>
+          <input type="number" min={1} max={1440} value={alert} onChange={(e) => setAlert(e.target.value)} name="waitAlertMinutes" />
+        </label>
+        <button className="btn btn-neutral" type="submit" disabled={busy}>
+          Salvar
+        </button>
+      </form>
+    </div>
+  );
+}

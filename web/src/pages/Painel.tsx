@@ -1,0 +1,312 @@
+// Painel (TV): the current call in very large type, the doctor's room, the last few calls and a
+// chime per call. It runs unattended for days: it logs in with an API key stored in this
+// browser, renews its own token, reconnects by itself, and follows the clinic's day.
+
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { ApiClient } from '../api/client';
+import { describeError } from '../api/errors';
+import type { Account, Appointment, LiveEvent } from '../api/types';
+import {
+  PANEL_KEY_REFUSED,
+  panelApiKey,
+  panelSession,
+  storePanelApiKey,
+  tradeApiKey,
+  forgetPanelApiKey,
+} from '../auth/sessions';
+import { playChime, soundBlocked, unlockSound } from '../lib/chime';
+import { dayOf, formatClock, formatDay, panelName } from '../lib/format';
+import { useLiveStatus, useNow, useSessionToken, usePageTitle } from '../lib/hooks';
+import { appointmentOf } from '../live/lists';
+import { LiveSocket } from '../live/socket';
+import { useFeed } from '../live/useFeed';
+import { LiveBadge } from '../components/LiveBadge';
+
+const SHOWN_CALLS = 6;
+const MUTE_KEY = 'fila.painel.muted';
+const ACCOUNT_REFRESH_MS = 5 * 60_000;
+const RETRY_MS = 5_000;
+
+export function Painel() {
+  usePageTitle('Painel');
+  const [hasKey, setHasKey] = useState(() => panelApiKey() !== null);
+  useSessionToken(panelSession); // re-render when a refused key is forgotten
+  const keyPresent = hasKey && panelApiKey() !== null;
+  if (!keyPresent) return <PanelSetup onReady={() => setHasKey(true)} />;
+  return <PanelScreen onForget={() => setHasKey(false)} />;
+}
+
+function PanelSetup({ onReady }: { onReady: () => void }) {
+  const [key, setKey] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(() =>
+    localStorage.getItem(PANEL_KEY_REFUSED) ? 'A chave guardada foi recusada (revogada?). Cole uma chave válida.' : null,
+  );
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await tradeApiKey(key);
+      storePanelApiKey(key);
+      panelSession.store(answer);
+      void unlockSound(); // this click is the gesture browsers require before playing sound
+      onReady();
+    } catch (err) {
+      setError(err instanceof Error && 'kind' in err ? 'Chave recusada pelo servidor. Confira e tente de novo.' : describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="painel painel-setup">
+      <form className="setup-card" onSubmit={submit} data-testid="painel-setup">
+        <h1>Configurar o painel</h1>
+        <p>
+          Cole a chave de API que o usuário master criou em <strong>Acesso à API</strong>. Ela fica guardada neste
+          navegador e o painel se conecta sozinho, mesmo depois de reiniciar.
+        </p>
+        <label className="field">
+          <span>Chave de API</span>
+          <input
+            name="apiKey"
+            autoComplete="off"
+            spellCheck={false}
+            value={key}
+            onChange={(e) => setKey(e.target.value)}
+            required
+            autoFocus
+          />
+        </label>
+        {error && <p className="form-error" role="alert">{error}</p>}
+        <button className="btn btn-primary btn-block" type="submit" disabled={busy || !key.trim()}>
+          {busy ? 'Verificando…' : 'Ativar painel'}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+function PanelScreen({ onForget }: { onForget: () => void }) {
+  const api = useMemo(() => new ApiClient(panelSession), []);
+  const token = useSessionToken(panelSession);
+  const [socket, setSocket] = useState<LiveSocket | null>(null);
+  const [account, setAccount] = useState<Account | null>(null);
+  const [calls, setCalls] = useState<Appointment[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const [muted, setMuted] = useState(() => localStorage.getItem(MUTE_KEY) === '1');
+  const [blocked, setBlocked] = useState(false);
+  const [flash, setFlash] = useState(0);
+  const [skewMs, setSkewMs] = useState(0);
+  const announced = useRef<string | null>(null);
+  const mutedRef = useRef(muted);
+  mutedRef.current = muted;
+  const status = useLiveStatus(socket);
+  const localNow = useNow(1000);
+  const now = localNow + skewMs;
+
+  // Keep a token: trade the key at start and whenever the token goes away (retrying if offline).
+  useEffect(() => {
+    panelSession.start();
+    return () => panelSession.stop();
+  }, []);
+  useEffect(() => {
+    if (token) return;
+    if (!panelApiKey()) {
+      onForget();
+      return;
+    }
+    void panelSession.refresh();
+    const timer = setInterval(() => {
+      if (!panelApiKey()) onForget();
+      else void panelSession.refresh();
+    }, RETRY_MS);
+    return () => clearInterval(timer);
+  }, [token, onForget]);
+
+  useEffect(() => {
+    if (!token || socket) return;
+    const live = new LiveSocket(panelSession);
+    live.start();
+    setSocket(live);
+  }, [token, socket]);
+  useEffect(() => () => socket?.close(), [socket]);
+
+  // The clinic's day and clock; re-read now and then so the panel rolls over at midnight.
+  const hasToken = token !== null;
+  useEffect(() => {
+    if (!hasToken) return;
+    let cancelled = false;
+    const read = () =>
+      api
+        .get<Account>('/api/account')
+        .then(({ data }) => {
+          if (cancelled) return;
+          setAccount(data);
+          const skew = Date.parse(data.now) - Date.now();
+          setSkewMs(Number.isFinite(skew) ? skew : 0);
+        })
+        .catch(() => !cancelled && setAccount((a) => a ?? fallbackAccount()));
+    void read();
+    const timer = setInterval(read, ACCOUNT_REFRESH_MS);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+  }, [api, hasToken]);
+
+  const today = account?.today ?? '';
+
+  const load = useCallback(async () => {
+    const dateParam = today ? `date=${today}&` : '';
+    const { data, seq } = await api.get<Appointment[]>(`/api/appointments/calls?${dateParam}limit=${SHOWN_CALLS}`);
+    const list = sortCalls(data);
+    announced.current = callKey(list[0]); // what was already called before we looked: no chime
+    setCalls(list);
+    setLoaded(true);
+    return seq;
+  }, [api, today]);
+
+  const apply = useCallback(
+    (event: LiveEvent) => {
+      const a = appointmentOf(event);
+      if (!a) return;
+      setCalls((current) => {
+        const rest = current.filter((c) => c.id !== a.id);
+        const called = a.calledAt && !a.deletedAt && (!today || dayOf(a.date) === today);
+        return called ? sortCalls([a, ...rest]).slice(0, SHOWN_CALLS) : rest;
+      });
+    },
+    [today],
+  );
+
+  // A new call on top (a new patient, or the same one called again): flash and chime.
+  useEffect(() => {
+    const key = callKey(calls[0]);
+    if (key === announced.current) return;
+    announced.current = key;
+    if (!key) return;
+    setFlash((n) => n + 1);
+    if (!mutedRef.current) playChime();
+  }, [calls]);
+
+  useFeed(account ? api : null, socket, today, load, apply);
+
+  useEffect(() => {
+    const check = () => setBlocked(!muted && soundBlocked());
+    check();
+    const timer = setInterval(check, 2000);
+    return () => clearInterval(timer);
+  }, [muted]);
+
+  const toggleMute = () => {
+    const next = !muted;
+    setMuted(next);
+    localStorage.setItem(MUTE_KEY, next ? '1' : '0');
+    if (!next) void unlockSound().then(playChime);
+  };
+
+  const current = calls[0] ?? null;
+  const history = calls.slice(1);
+  const timeZone = account?.timeZone;
+
+  return (
+    <div className="painel" onClick={() => blocked && void unlockSound().then(() => setBlocked(soundBlocked()))}>
+      <header className="painel-head">
+        <div className="painel-brand">
+          <span className="logo" aria-hidden>F</span>
+          <span>{account?.name ?? 'Fila'}</span>
+        </div>
+        <div className="painel-clock">
+          <span className="painel-date capitalize">{today ? formatDay(today) : ''}</span>
+          <span className="painel-time">{formatClock(new Date(now).toISOString(), timeZone)}</span>
+        </div>
+        <div className="painel-controls">
+          <LiveBadge status={status} />
+          <button className="pbtn" onClick={toggleMute} data-testid="mute" aria-pressed={muted}>
+            <SpeakerIcon muted={muted} />
+            {muted ? 'Som desligado' : 'Som ligado'}
+          </button>
+          <button className="pbtn" onClick={() => void document.documentElement.requestFullscreen?.().catch(() => {})}>
+            Tela cheia
+          </button>
+          <button
+            className="pbtn pbtn-quiet"
+            title="Remover a chave deste navegador"
+            onClick={() => {
+              if (window.confirm('Remover a chave de API deste navegador? O painel vai pedir uma nova.')) {
+                forgetPanelApiKey();
+                onForget();
+              }
+            }}
+          >
+            Trocar chave
+          </button>
+        </div>
+      </header>
+
+      <main className="painel-main">
+        <section className={`painel-current ${current ? '' : 'is-empty'}`} data-testid="painel-current" data-appointment-id={current?.id ?? ''} data-loaded={loaded} key={flash}>
+          {current ? (
+            <>
+              <span className="painel-label">Chamando agora</span>
+              <span className="painel-name">{panelName(current.patient?.name)}</span>
+              {current.doctor?.room && <span className="painel-room">{current.doctor.room}</span>}
+              <span className="painel-doctor">{current.doctor?.name ?? ''}</span>
+            </>
+          ) : (
+            <span className="painel-idle">Aguarde ser chamado pelo nome nesta tela</span>
+          )}
+        </section>
+
+        <aside className="painel-history">
+          <h2>Últimas chamadas</h2>
+          <ol data-testid="painel-history">
+            {history.length === 0 && <li className="painel-none">—</li>}
+            {history.map((c) => (
+              <li key={c.id} data-appointment-id={c.id}>
+                <span className="h-name">{panelName(c.patient?.name)}</span>
+                <span className="h-where">
+                  {c.doctor?.room ?? c.doctor?.name ?? ''}
+                  <span className="h-time">{formatClock(c.calledAt, timeZone)}</span>
+                </span>
+              </li>
+            ))}
+          </ol>
+        </aside>
+      </main>
+
+      {blocked && (
+        <div className="painel-sound-hint" role="button">
+          Toque na tela para ativar o som das chamadas
+        </div>
+      )}
+    </div>
+  );
+}
+
+function SpeakerIcon({ muted }: { muted: boolean }) {
+  return (
+    <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+      <path d="M11 5 6 9H3v6h3l5 4z" fill="currentColor" />
+      {muted ? <path d="m16 9 5 6m0-6-5 6" /> : <path d="M15.5 8.5a5 5 0 0 1 0 7M18.5 5.5a9 9 0 0 1 0 13" />}
+    </svg>
+  );
+}
+
+function callKey(call: Appointment | undefined): string | null {
+  return call ? `${call.id}@${call.calledAt}` : null;
+}
+
+function sortCalls(list: Appointment[]): Appointment[] {
+  return list
+    .filter((c) => c.calledAt)
+    .sort((a, b) => (b.calledAt ?? '').localeCompare(a.calledAt ?? '') || b.id - a.id);
+}
+
+/** When `GET /api/account` is not open to an API-key token: the calls endpoint defaults to today. */
+function fallbackAccount(): Account {
+  return { id: 0, name: 'Fila', today: '', now: new Date().toISOString(), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, waitWarnMinutes: 15, waitAlertMinutes: 30, lastSeq: 0 };
+}
