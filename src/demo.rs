@@ -70,11 +70,19 @@ const PLAN: [(Status, &str); 12] = [
     (Status::Agendado, ""),
 ];
 
-/// Seeds the demo clinic when the database has no account; answers the login to print.
+/// Seeds the demo clinic when the database has no account; answers the login to print (also
+/// on later starts, while the demo user exists).
 pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoLogin>> {
+    let login = DemoLogin {
+        email: EMAIL,
+        password: PASSWORD,
+    };
     let mut conn = state.store.pool().acquire().await?;
     if store::accounts::count(&mut conn).await? > 0 {
-        return Ok(None);
+        let kept = store::accounts::user_by_email(&mut conn, EMAIL)
+            .await?
+            .is_some();
+        return Ok(kept.then_some(login));
     }
     drop(conn);
     let created = accounts::create(&state.store, "Clínica Demo", EMAIL, PASSWORD)
@@ -149,10 +157,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoLogin>
         }
     }
     tx.commit().await?;
-    Ok(Some(DemoLogin {
-        email: EMAIL,
-        password: PASSWORD,
-    }))
+    Ok(Some(login))
 }
 
 /// A birth date that makes the patient `age` on `day` (spread over the year).

@@ -11,6 +11,7 @@ use crate::auth::AuthUser;
 use crate::domain::cpf;
 use crate::domain::time::{now_ms, parse_day, today};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
+use crate::events::flow;
 use crate::model::Patient;
 use crate::startup::AppState;
 use crate::store::{
@@ -203,7 +204,8 @@ pub async fn get_one(
     Ok(ApiJson(row.into()))
 }
 
-/// Updates a patient.
+/// Updates a patient; their appointments of today are broadcast as `appointments.updated`, so
+/// no screen keeps showing the old name.
 #[utoipa::path(patch, path = "/api/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = PatientBody, responses((status = 200, body = Patient), (status = 400), (status = 404), (status = 409)))]
 pub async fn update(
@@ -212,8 +214,14 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<PatientBody>,
 ) -> ApiResult<ApiJson<Patient>> {
+    let account = user.account_id;
     let mut tx = state.store.begin_write().await?;
-    let row = update_in(&mut tx, user.account_id, id, body).await?;
-    tx.commit().await?;
+    let row = update_in(&mut tx, account, id, body).await?;
+    let day = today().format("%Y-%m-%d").to_string();
+    let mut events = Vec::new();
+    for appointment in store::appointments::of_patient_on(&mut tx, account, id, &day).await? {
+        events.extend(flow::appointment_updated(&appointment.view())?);
+    }
+    state.events.commit(tx, account, &events).await?;
     Ok(ApiJson(row.into()))
 }

@@ -236,6 +236,24 @@ pub async fn queue(
     Ok(rows)
 }
 
+/// A patient's appointments of one day (to report a change of their data).
+pub async fn of_patient_on(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    patient_id: i64,
+    day: &str,
+) -> sqlx::Result<Vec<AppointmentRow>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE a.account_id = $1 AND a.patient_id = $2 AND a.day = $3 \
+         AND a.deleted_at IS NULL ORDER BY a.id"
+    ))
+    .bind(account_id)
+    .bind(patient_id)
+    .bind(day)
+    .fetch_all(conn)
+    .await
+}
+
 /// The latest calls of a day (appointments that went EM_ATENDIMENTO), newest first.
 pub async fn calls(
     conn: &mut AnyConnection,

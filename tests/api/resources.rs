@@ -352,3 +352,24 @@ async fn account_settings_are_the_masters_and_today_comes_from_the_server() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn renaming_a_patient_updates_their_appointments_of_today_on_every_screen() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("rename@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+    let (status, _) = app
+        .patch(
+            &format!("/api/patients/{}", clinic.patient_id),
+            &token,
+            json!({"name": "João da Silva"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events = app.events(&token).await;
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "appointments.updated");
+    assert_eq!(last["data"]["id"], id);
+    assert_eq!(last["data"]["patient"]["name"], "João da Silva");
+}
