@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use rand::RngCore;
 use secrecy::ExposeSecret;
-use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Tokens;
@@ -14,7 +13,7 @@ use crate::config::{CreateAccountArgs, ServeArgs};
 use crate::events::EventLog;
 use crate::events::relay::Relay;
 use crate::metrics::Metrics;
-use crate::realtime::{self, GatewayState};
+use crate::realtime::{self, GatewayState, Io};
 use crate::store::{self, Store};
 use crate::{accounts, demo, http};
 
@@ -24,9 +23,7 @@ pub struct AppState {
     pub store: Store,
     pub tokens: Arc<Tokens>,
     pub events: EventLog,
-    pub io: SocketIo,
     pub metrics: Arc<Metrics>,
-    pub retention_ms: i64,
 }
 
 /// A bound, ready-to-run server.
@@ -34,44 +31,48 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     relay: Relay,
+    io: Io,
     state: AppState,
 }
 
 impl Application {
     /// Connects the database, prepares the server and binds the address (port 0 picks one).
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Application> {
-        if args.redis_url.is_some() {
-            anyhow::bail!(
-                "--redis-url (multi-node broadcasting) is not supported by this build yet"
-            );
-        }
         let store = Store::connect(&args.database_url).await?;
         let secret = jwt_secret(&store, args).await?;
         let tokens = Arc::new(Tokens::new(&secret, args.token_ttl));
         let metrics = Arc::new(Metrics::new());
-        let (socket_layer, io) = realtime::build(GatewayState {
+        let gateway = GatewayState {
             tokens: tokens.clone(),
             metrics: metrics.clone(),
-        });
+        };
         let events = EventLog::new();
+        let state = AppState {
+            store: store.clone(),
+            tokens,
+            events: events.clone(),
+            metrics: metrics.clone(),
+        };
+        let router = http::router(state.clone(), &args.web_dir);
+        let (router, io) = match &args.redis_url {
+            None => {
+                let (layer, io) = realtime::local(gateway);
+                (router.layer(layer), io)
+            }
+            Some(url) => {
+                let (layer, io) = realtime::redis(url, gateway).await?;
+                (router.layer(layer), io)
+            }
+        };
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
         let relay = Relay::new(
-            store.clone(),
+            store,
             io.clone(),
             events.wake_handle(),
-            metrics.clone(),
-            retention_ms,
-        );
-        let state = AppState {
-            store,
-            tokens,
-            events,
-            io,
             metrics,
             retention_ms,
-        };
-        let router = http::router(state.clone(), &args.web_dir).layer(socket_layer);
+        );
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
@@ -79,6 +80,7 @@ impl Application {
             listener,
             router,
             relay,
+            io,
             state,
         })
     }
@@ -98,7 +100,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let relay_task = tokio::spawn(self.relay.clone().run());
-        let io = self.state.io.clone();
+        let io = self.io.clone();
         // Open sockets would hold a graceful shutdown forever: close them once it begins.
         let shutdown = async move {
             shutdown.await;
@@ -139,7 +141,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Application::build(&args).await?;
     let addr = app.local_addr()?;
     if !args.web_dir.join("index.html").exists() {
-        tracing::warn!(web_dir = %args.web_dir.display(), "web app not built: only the API is served (run ./run to build it)");
+        tracing::warn!(web_dir = %args.web_dir.display(), "web app not built: only the API is served (scripts/run builds it)");
     }
     let demo_login = if args.demo {
         demo::seed_if_empty(app.state()).await?

@@ -10,20 +10,22 @@ use std::time::Duration;
 
 use serde::Serialize;
 use socketioxide::BroadcastError;
-use socketioxide::SocketIo;
 use tokio::sync::Notify;
 
 use crate::domain::time::{format_ms, now_ms};
 use crate::metrics::Metrics;
+use crate::realtime::Io;
 use crate::store::{self, Store, events::EventRow};
 
 use super::{ALLOWED, room};
 
-/// How often the relay looks at the log without being woken.
-const POLL: Duration = Duration::from_millis(500);
-/// How long a node holds the relay lease without renewing it (it renews every round, at least
-/// every `POLL`): short, so a node that died is replaced within seconds.
+/// How often the relay looks at the log without being woken (rows committed by other nodes).
+const POLL: Duration = Duration::from_millis(200);
+/// How long a node holds the relay lease without renewing it: short, so a node that died is
+/// replaced within seconds.
 const LEASE_MS: i64 = 3_000;
+/// How often the holder renews the lease (well within `LEASE_MS`).
+const RENEW_MS: i64 = 1_000;
 /// Rows broadcast per round trip to the database.
 const BATCH: i64 = 256;
 /// How often old relayed rows are pruned.
@@ -36,11 +38,20 @@ pub struct Meta {
     pub at: String,
 }
 
+/// What this node knows of the relay lease.
+#[derive(Debug, Default)]
+struct Lease {
+    /// When the lease this node holds runs out (0: not held).
+    held_until: i64,
+    /// When to take or renew it next.
+    next_attempt: i64,
+}
+
 /// The relay of one node.
 #[derive(Clone)]
 pub struct Relay {
     store: Store,
-    io: SocketIo,
+    io: Io,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     holder: String,
@@ -50,7 +61,7 @@ pub struct Relay {
 impl Relay {
     pub fn new(
         store: Store,
-        io: SocketIo,
+        io: Io,
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
         retention_ms: i64,
@@ -73,8 +84,9 @@ impl Relay {
     /// Runs until the process ends.
     pub async fn run(self) {
         let mut last_prune = tokio::time::Instant::now();
+        let mut lease = Lease::default();
         loop {
-            match self.round().await {
+            match self.round(&mut lease).await {
                 Ok(()) => {}
                 Err(error) => tracing::warn!(error = ?error, "event relay round failed; retrying"),
             }
@@ -89,11 +101,18 @@ impl Relay {
         }
     }
 
-    /// Broadcasts everything pending, if this node holds the lease.
-    async fn round(&self) -> anyhow::Result<()> {
+    /// Broadcasts everything pending, if this node holds the lease (taken or renewed once a
+    /// `RENEW_MS`, not every round).
+    async fn round(&self, lease: &mut Lease) -> anyhow::Result<()> {
         let mut conn = self.store.pool().acquire().await?;
         let now = now_ms();
-        if !store::events::hold_lease(&mut conn, &self.holder, now, now + LEASE_MS).await? {
+        if now >= lease.next_attempt {
+            lease.next_attempt = now + RENEW_MS;
+            let until = now + LEASE_MS;
+            let held = store::events::hold_lease(&mut conn, &self.holder, now, until).await?;
+            lease.held_until = if held { until } else { 0 };
+        }
+        if lease.held_until <= now {
             return Ok(());
         }
         loop {
@@ -123,8 +142,7 @@ impl Relay {
         };
         match self
             .io
-            .to(room(row.account_id))
-            .emit(*event, &(data, meta))
+            .emit(room(row.account_id), event, &(data, meta))
             .await
         {
             Ok(()) => {}

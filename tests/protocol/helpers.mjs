@@ -43,14 +43,15 @@ function serverEnv() {
 }
 
 /**
- * Starts `fila serve --listen 127.0.0.1:0` on a fresh SQLite file; resolves once it printed
+ * Starts `fila serve --listen 127.0.0.1:0` on a fresh SQLite file (or on `databaseUrl`, to
+ * share one database between nodes); resolves once it printed
  * `Fila is running at http://127.0.0.1:PORT`. Call `stop()` (closes this server's sockets, kills
  * the process, removes the temp dir); tests register it with `t.after`.
  */
-export async function startServer({ tokenTtl, demo = false, extraArgs = [] } = {}) {
+export async function startServer({ tokenTtl, demo = false, extraArgs = [], databaseUrl: shared } = {}) {
   if (!existsSync(FILA_BIN)) throw new Error(`FILA_BIN ${FILA_BIN} not found: build the server first`);
   const dir = mkdtempSync(path.join(tmpdir(), 'fila-protocol-'));
-  const databaseUrl = `sqlite://${path.join(dir, 'fila.db')}?mode=rwc`;
+  const databaseUrl = shared ?? `sqlite://${path.join(dir, 'fila.db')}?mode=rwc`;
   const args = ['serve', '--listen', '127.0.0.1:0', '--database-url', databaseUrl, '--web-dir', path.join(dir, 'no-web'), ...extraArgs];
   if (tokenTtl !== undefined) args.push('--token-ttl', String(tokenTtl));
   if (demo) args.push('--demo');
@@ -121,6 +122,12 @@ export async function startServer({ tokenTtl, demo = false, extraArgs = [] } = {
         socket.once('connect', onConnect);
         socket.once('connect_error', onError);
       });
+    },
+
+    /** Kills the process at once (SIGKILL), as a crash would; `stop()` still cleans up. */
+    async crash() {
+      child.kill('SIGKILL');
+      await exited;
     },
 
     async stop() {
