@@ -2,10 +2,10 @@
 //!
 //! 1. a change (a status move, a new appointment, a saved doctor) is described to
 //!    [`flow`], whose listeners — one per target status — decide which outgoing events it makes;
-//! 2. [`EventLog::record`] writes each outgoing event as a row of the durable log, in the same
-//!    transaction as the change, with the account's next `seq`;
-//! 3. after commit, [`EventLog::committed`] wakes the [`relay`], which broadcasts committed rows
-//!    in order to the account's Socket.IO room and marks them relayed.
+//! 2. [`EventLog::commit`] writes each outgoing event as a row of the durable log, in the same
+//!    transaction as the change, with the account's next `seq`, and commits;
+//! 3. then it wakes the [`relay`], which broadcasts committed rows in order to the account's
+//!    Socket.IO room and marks them relayed.
 //!
 //! So nothing is emitted before its change is committed, and nothing committed is lost: rows
 //! not yet relayed when a node stops go out when a node starts again.
@@ -55,11 +55,11 @@ pub fn room(account_id: i64) -> String {
     format!("orders.account.{account_id}")
 }
 
-/// An event to broadcast to the account's room: name and first argument.
+/// An event to broadcast to the account's room: its name and first argument, as JSON.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub event: &'static str,
-    pub data: serde_json::Value,
+    pub data: String,
 }
 
 impl Outgoing {
@@ -67,7 +67,7 @@ impl Outgoing {
     pub fn new(event: &'static str, data: &impl Serialize) -> anyhow::Result<Outgoing> {
         Ok(Outgoing {
             event,
-            data: serde_json::to_value(data)?,
+            data: serde_json::to_string(data)?,
         })
     }
 }
@@ -83,43 +83,25 @@ impl EventLog {
         EventLog::default()
     }
 
-    /// Appends the events to the account's log inside `tx`; answers the last `seq` written.
-    pub async fn record(
-        &self,
-        tx: &mut Tx,
-        account_id: i64,
-        events: &[Outgoing],
-    ) -> anyhow::Result<Option<i64>> {
-        let at = now_ms();
-        let mut last = None;
-        for outgoing in events {
-            let seq = store::events::next_seq(tx, account_id).await?;
-            let data = serde_json::to_string(&outgoing.data)?;
-            store::events::insert(tx, account_id, seq, outgoing.event, &data, at).await?;
-            last = Some(seq);
-        }
-        Ok(last)
-    }
-
-    /// Records the events, commits the transaction, then wakes the relay: the one way a
-    /// change with events ends.
+    /// Records the events in the account's log inside `tx`, each with the account's next
+    /// `seq`, commits, then wakes the relay: the one way a change with events ends.
     pub async fn commit(
         &self,
         mut tx: Tx,
         account_id: i64,
         events: &[Outgoing],
     ) -> anyhow::Result<()> {
-        self.record(&mut tx, account_id, events).await?;
+        let at = now_ms();
+        for outgoing in events {
+            let seq = store::events::next_seq(&mut tx, account_id).await?;
+            store::events::insert(&mut tx, account_id, seq, outgoing.event, &outgoing.data, at)
+                .await?;
+        }
         tx.commit().await?;
         if !events.is_empty() {
-            self.committed();
+            self.wake.notify_one();
         }
         Ok(())
-    }
-
-    /// Tells the relay that a transaction with events has committed.
-    pub fn committed(&self) {
-        self.wake.notify_one();
     }
 
     pub(crate) fn wake_handle(&self) -> Arc<Notify> {

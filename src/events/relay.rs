@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use socketioxide::BroadcastError;
 use tokio::sync::Notify;
 
@@ -135,7 +136,8 @@ impl Relay {
             tracing::error!(event = %row.event, seq = row.seq, "event name not allowlisted; skipped");
             return Ok(());
         };
-        let data: serde_json::Value = serde_json::from_str(&row.data)?;
+        // The stored JSON goes out as it is: no parse into a tree and back.
+        let data: &RawValue = serde_json::from_str(&row.data)?;
         let meta = Meta {
             seq: row.seq,
             at: format_ms(row.at),

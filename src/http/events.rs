@@ -4,6 +4,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
@@ -32,7 +33,7 @@ pub struct LoggedEvent {
     pub seq: i64,
     pub event: String,
     #[schema(value_type = Object)]
-    pub data: serde_json::Value,
+    pub data: Box<RawValue>,
     pub at: String,
 }
 
@@ -72,7 +73,7 @@ pub async fn since(
             Ok(LoggedEvent {
                 seq: row.seq,
                 event: row.event,
-                data: serde_json::from_str(&row.data).map_err(anyhow::Error::from)?,
+                data: RawValue::from_string(row.data).map_err(anyhow::Error::from)?,
                 at: format_ms(row.at),
             })
         })
