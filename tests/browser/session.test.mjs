@@ -116,3 +116,19 @@ test('a revoked API key sends the panel back to its setup form', async () => {
   assert.match(await painel.textContent('[data-testid="painel-setup"]'), /recusada/);
   assert.equal(await painel.evaluate(() => localStorage.getItem('fila.painel.apiKey')), null);
 });
+
+test('a master logged in on this browser sets the panel up with one click', async () => {
+  const tv = await newPage(browser);
+  await loginThroughForm(tv, server.base, A.email, A.password, '/agenda');
+  await tv.goto(`${server.base}/painel`);
+  await tv.click('[data-testid="painel-create-key"]');
+  await tv.waitForSelector('[data-testid="painel-current"]');
+  await waitLive(tv);
+  const stored = await tv.evaluate(() => localStorage.getItem('fila.painel.apiKey'));
+  assert.match(stored ?? '', /^fila_/);
+  const fresh = await Api.login(server.base, A.email, A.password);
+  const keys = await fresh.call('GET', '/api/api-keys');
+  assert.ok(keys.some((k) => k.name.startsWith('Painel ') && k.revokedAt === null && stored.startsWith(k.prefix)));
+  assert.deepEqual(tv.errors, []);
+  await tv.context().close();
+});

@@ -13,6 +13,7 @@ import {
   storePanelApiKey,
   tradeApiKey,
   forgetPanelApiKey,
+  userSession,
 } from '../auth/sessions';
 import { playChime, soundBlocked, unlockSound } from '../lib/chime';
 import { dayOf, formatClock, formatDay, panelName } from '../lib/format';
@@ -43,18 +44,39 @@ function PanelSetup({ onReady }: { onReady: () => void }) {
     localStorage.getItem(PANEL_KEY_REFUSED) ? 'A chave guardada foi recusada (revogada?). Cole uma chave válida.' : null,
   );
 
+  const isMaster = useIsMaster();
+
+  const activate = async (apiKey: string) => {
+    const answer = await tradeApiKey(apiKey);
+    storePanelApiKey(apiKey);
+    panelSession.store(answer);
+    void unlockSound(); // this click is the gesture browsers require before playing sound
+    onReady();
+  };
+
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const answer = await tradeApiKey(key);
-      storePanelApiKey(key);
-      panelSession.store(answer);
-      void unlockSound(); // this click is the gesture browsers require before playing sound
-      onReady();
+      await activate(key);
     } catch (err) {
       setError(err instanceof Error && 'kind' in err ? 'Chave recusada pelo servidor. Confira e tente de novo.' : describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // A master already logged in on this browser releases a key for this screen in one click.
+  const createHere = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const api = new ApiClient(userSession);
+      const created = await api.post<{ key: string }>('/api/api-keys', { name: `Painel ${new Date().toLocaleDateString('pt-BR')}` });
+      await activate(created.data.key);
+    } catch (err) {
+      setError(describeError(err));
     } finally {
       setBusy(false);
     }
@@ -84,9 +106,29 @@ function PanelSetup({ onReady }: { onReady: () => void }) {
         <button className="btn btn-primary btn-block" type="submit" disabled={busy || !key.trim()}>
           {busy ? 'Verificando…' : 'Ativar painel'}
         </button>
+        {isMaster && (
+          <button className="btn btn-block" type="button" disabled={busy} onClick={() => void createHere()} data-testid="painel-create-key">
+            Criar uma chave para este painel
+          </button>
+        )}
       </form>
     </div>
   );
+}
+
+/** Whether the staff session of this browser belongs to the master user. */
+function useIsMaster(): boolean {
+  const [isMaster, setIsMaster] = useState(false);
+  useEffect(() => {
+    if (!userSession.isLoggedIn()) return;
+    let live = true;
+    new ApiClient(userSession)
+      .get<{ isMaster: boolean }>('/api/me')
+      .then((me) => { if (live) setIsMaster(me.data.isMaster); })
+      .catch(() => { /* not logged in any more: the key form stays */ });
+    return () => { live = false; };
+  }, []);
+  return isMaster;
 }
 
 function PanelScreen({ onForget }: { onForget: () => void }) {
