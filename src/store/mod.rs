@@ -1,8 +1,16 @@
 //! All SQL lives here: one module per aggregate, each function taking the account id (no query
 //! runs without it) and, when it takes part in a change, the open transaction.
 //!
-//! The SQL is portable between SQLite and PostgreSQL (`$1` placeholders, `RETURNING`, integer
-//! millisecond timestamps); each backend has its own migrations folder.
+//! The SQL is portable between SQLite and PostgreSQL (`$1` placeholders, `RETURNING`,
+//! `ON CONFLICT`, integer millisecond timestamps, flags as integers 0/1); each backend has its
+//! own migrations folder and every query runs unchanged on both.
+//!
+//! Every bound value carries its type to PostgreSQL, `None` included (the `Any` driver sends
+//! an `Option<String>` as text and an `Option<i64>` as int8). A parameter that may be NULL and
+//! is tested with `IS NULL` (the optional filters) is still written `CAST($n AS TEXT)` /
+//! `CAST($n AS BIGINT)`, so its type never rests on inference: a NULL without a type goes out
+//! as int4, and comparing that with a TEXT column fails ("operator does not exist: text =
+//! integer"). `LIKE` patterns name their escape character (see `contains_pattern`).
 
 pub mod accounts;
 pub mod api_keys;
@@ -89,9 +97,7 @@ impl Store {
     async fn migrate(&self) -> anyhow::Result<()> {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => bail!(
-                "PostgreSQL is not supported by this build yet: use an sqlite:// database URL"
-            ),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await,
         }
         .context("running database migrations")
     }
@@ -105,7 +111,11 @@ impl Store {
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails to upgrade.
+    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails to upgrade. On
+    /// PostgreSQL a plain `BEGIN` (READ COMMITTED): a transaction that logs events takes its
+    /// `seq` with `UPDATE accounts SET event_seq = event_seq + 1 ... RETURNING`, whose row lock
+    /// makes every other transaction taking a `seq` of that account wait until it commits or
+    /// rolls back, so the events of one account commit in `seq` order.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
@@ -114,8 +124,24 @@ impl Store {
     }
 
     /// Begins a read-only transaction (one consistent snapshot for several reads).
+    ///
+    /// `GET /api/appointments` and the other lists read the account's `seq` (`X-Event-Seq`) and
+    /// then the rows, and a client trusts that the rows include every event up to that `seq`.
+    /// On SQLite a read transaction already sees one snapshot from its first read on. On
+    /// PostgreSQL the default READ COMMITTED takes a new snapshot for every statement, so a
+    /// change committed between the two reads would be in the rows but after the `seq`, and
+    /// the client would apply its event again on top of it. REPEATABLE READ makes every
+    /// statement of the transaction see the snapshot taken by its first one. These
+    /// transactions only read, so they never fail with a serialization error.
     pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
-        self.pool.begin().await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin().await,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                    .await
+            }
+        }
     }
 
     /// Whether the database answers a trivial query.
@@ -141,7 +167,35 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
+/// A `LIKE ... ESCAPE '\'` pattern matching any text that contains `part` as it is: `%`, `_`
+/// and `\` in `part` are escaped. The explicit escape character makes both backends read the
+/// pattern alike (PostgreSQL escapes with `\` by default, SQLite has no escape by default).
+pub(crate) fn contains_pattern(part: &str) -> String {
+    let mut pattern = String::with_capacity(part.len() + 2);
+    pattern.push('%');
+    for c in part.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// Booleans are stored as integers 0/1 on both backends.
 pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn a_contains_pattern_escapes_the_like_wildcards_and_the_escape() {
+        assert_eq!(contains_pattern("ana"), "%ana%");
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(contains_pattern(""), "%%");
+    }
 }

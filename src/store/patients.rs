@@ -128,9 +128,9 @@ pub async fn list(
 ) -> sqlx::Result<Vec<PatientRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM patients WHERE account_id = $1 \
-         AND (CAST($2 AS TEXT) IS NULL OR LOWER(name) LIKE $2) \
+         AND (CAST($2 AS TEXT) IS NULL OR LOWER(name) LIKE $2 ESCAPE '\\') \
          AND (CAST($3 AS TEXT) IS NULL OR cpf = $3) \
-         AND (CAST($4 AS TEXT) IS NULL OR phone LIKE $4) \
+         AND (CAST($4 AS TEXT) IS NULL OR phone LIKE $4 ESCAPE '\\') \
          ORDER BY name, id LIMIT $5 OFFSET $6"
     ))
     .bind(account_id)
@@ -138,10 +138,10 @@ pub async fn list(
         filter
             .name
             .as_ref()
-            .map(|n| format!("%{}%", n.to_lowercase())),
+            .map(|n| super::contains_pattern(&n.to_lowercase())),
     )
     .bind(&filter.cpf)
-    .bind(filter.phone.as_ref().map(|p| format!("%{p}%")))
+    .bind(filter.phone.as_deref().map(super::contains_pattern))
     .bind(limit)
     .bind(offset)
     .fetch_all(conn)

@@ -1,4 +1,9 @@
-//! `TestApp`: the real server on port 0 with a fresh SQLite file, and helpers to drive it.
+//! `TestApp`: the real server on port 0 with a fresh database, and helpers to drive it.
+//!
+//! The database is a fresh SQLite file, or, when `FILA_TEST_POSTGRES_URL` is set (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`, see `scripts/with-postgres`), a fresh
+//! PostgreSQL database created on that server for this test alone, so tests stay independent
+//! and run in parallel on either backend.
 
 use std::path::PathBuf;
 
@@ -7,21 +12,126 @@ use fila::startup::Application;
 use fila::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct horse";
+
+/// The server holding the test databases, when the suite runs on PostgreSQL.
+pub const POSTGRES_URL_VAR: &str = "FILA_TEST_POSTGRES_URL";
 
 /// A running server and a client for it.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Store,
+    /// The database URL, on either backend (a restart or a second node uses it again).
     pub db_url: String,
-    pub db_path: PathBuf,
+    /// The SQLite file; `None` on PostgreSQL.
+    pub db_path: Option<PathBuf>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _dir: TempDir,
+    db: Option<TestDb>,
+}
+
+/// What a test database needs to be cleaned up: the SQLite file's folder, or the PostgreSQL
+/// database to drop.
+struct TestDb {
+    _dir: Option<TempDir>,
+    _postgres: Option<PostgresDb>,
+}
+
+impl TestDb {
+    /// A fresh database for one test: answers it with its URL and, on SQLite, its file.
+    async fn create() -> (TestDb, String, Option<PathBuf>) {
+        match std::env::var(POSTGRES_URL_VAR) {
+            Ok(admin_url) if !admin_url.trim().is_empty() => {
+                let postgres = PostgresDb::create(admin_url.trim()).await;
+                let url = postgres.url.clone();
+                let db = TestDb {
+                    _dir: None,
+                    _postgres: Some(postgres),
+                };
+                (db, url, None)
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let db_path = dir.path().join("fila.db");
+                let db_url = format!("sqlite://{}?mode=rwc", db_path.display());
+                let db = TestDb {
+                    _dir: Some(dir),
+                    _postgres: None,
+                };
+                (db, db_url, Some(db_path))
+            }
+        }
+    }
+}
+
+/// A database of its own on the PostgreSQL server of `FILA_TEST_POSTGRES_URL`, dropped when
+/// the test is done with it.
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresDb {
+    async fn create(admin_url: &str) -> PostgresDb {
+        let name = format!("fila_test_{:016x}", rand::random::<u64>());
+        let mut admin = PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {POSTGRES_URL_VAR} ({admin_url}): {e}"));
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+        let _ = admin.close().await;
+        PostgresDb {
+            url: with_database(admin_url, &name),
+            admin_url: admin_url.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for PostgresDb {
+    /// Drops the database (best effort: the throwaway server of `scripts/with-postgres` goes
+    /// anyway, but a long-lived server should not fill up with test databases). `WITH (FORCE)`
+    /// closes the connections the stopped server's pool still holds.
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropping = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                    let _ = admin.execute(sql.as_str()).await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = dropping.join();
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`, keeping any `?query`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    format!("{}/{name}{query}", &base[..path])
 }
 
 /// What a test needs to book an appointment.
@@ -52,15 +162,18 @@ impl TestApp {
 
     /// Starts a server with adjusted settings on a fresh database.
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServeArgs)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("fila.db");
-        let db_url = format!("sqlite://{}?mode=rwc", db_path.display());
+        let (db, db_url, db_path) = TestDb::create().await;
         let mut args = serve_args(&db_url);
         adjust(&mut args);
-        Self::start(dir, db_path, db_url, args).await
+        Self::start(db, db_path, db_url, args).await
     }
 
-    async fn start(dir: TempDir, db_path: PathBuf, db_url: String, args: ServeArgs) -> TestApp {
+    async fn start(
+        db: TestDb,
+        db_path: Option<PathBuf>,
+        db_url: String,
+        args: ServeArgs,
+    ) -> TestApp {
         let app = Application::build(&args).await.expect("build app");
         let addr = app.local_addr().expect("local addr");
         let store = app.state().store.clone();
@@ -76,16 +189,16 @@ impl TestApp {
             db_path,
             stop: Some(stop),
             task: Some(task),
-            _dir: dir,
+            db: Some(db),
         }
     }
 
-    /// Stops the server and starts a new one on the same database file.
+    /// Stops the server and starts a new one on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
-        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        let db = self.db.take().expect("the test database");
         let args = serve_args(&self.db_url);
-        Self::start(dir, self.db_path.clone(), self.db_url.clone(), args).await
+        Self::start(db, self.db_path.clone(), self.db_url.clone(), args).await
     }
 
     pub async fn stop(&mut self) {

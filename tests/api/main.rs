@@ -1,5 +1,7 @@
 //! Integration tests through the public API: each test starts the real server on port 0 with
-//! a fresh SQLite file and talks to it over HTTP.
+//! a fresh database (an SQLite file, or a PostgreSQL database of its own when
+//! `FILA_TEST_POSTGRES_URL` is set: `scripts/with-postgres cargo test --test api`) and talks to
+//! it over HTTP.
 
 mod auth;
 mod bad_input;
