@@ -30,7 +30,7 @@ pub async fn create(
     problems.into_result()?;
     let hash = password::hash(password.to_string()).await?;
     let now = now_ms();
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_create().await?;
     let account_id = store::accounts::insert(&mut tx, name.trim(), now).await?;
     let user_id =
         store::accounts::insert_user(&mut tx, account_id, name.trim(), &email, &hash, true, now)

@@ -92,7 +92,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoLogin>
     let day = today();
     let day_text = day.format("%Y-%m-%d").to_string();
     let now = now_ms();
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(account).await?;
 
     let mut procedure_ids = Vec::new();
     for (name, price) in PROCEDURES {

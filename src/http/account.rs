@@ -100,7 +100,7 @@ pub async fn update_account(
         "waitWarnMinutes must not be greater than waitAlertMinutes",
     );
     problems.into_result()?;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     store::accounts::update_settings(&mut tx, user.account_id, &name, warn, alert).await?;
     tx.commit().await?;
     Ok(ApiJson(load(&state, user.account_id).await?))

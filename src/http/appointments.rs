@@ -118,7 +118,7 @@ pub async fn create(
     );
     problems.into_result()?;
     let account = user.account_id;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let patient_id = match (body.patient_id, body.patient) {
         (Some(id), _) => {
             store::patients::get(&mut tx, account, id.0)
@@ -344,7 +344,7 @@ pub async fn edit(
     check_notes(&mut problems, body.notes.as_deref());
     problems.into_result()?;
     let account = user.account_id;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = load(&mut tx, account, id).await?;
     if let Some(patient) = body.patient {
         patients::update_in(&mut tx, account, row.patient_id, patient).await?;
@@ -371,7 +371,7 @@ pub async fn remove(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Appointment>> {
     let account = user.account_id;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = load(&mut tx, account, id).await?;
     if row.status() == Status::EmAtendimento {
         return Err(ApiError::Conflict(
@@ -414,7 +414,7 @@ pub async fn reschedule(
     check_slot(&mut problems, &body.date, &body.start_time, &body.end_time);
     problems.into_result()?;
     let account = user.account_id;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = load(&mut tx, account, id).await?;
     if row.status() == Status::EmAtendimento {
         return Err(ApiError::Conflict(

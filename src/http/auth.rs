@@ -204,7 +204,7 @@ pub async fn create_key(
     problems.into_result()?;
     let key = api_key::generate();
     let now = now_ms();
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let id = store::api_keys::insert(
         &mut tx,
         user.account_id,
@@ -248,7 +248,7 @@ pub async fn revoke_key(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<ApiKey>> {
     require_master(&state, &user).await?;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     if !store::api_keys::revoke(&mut tx, user.account_id, id, now_ms()).await? {
         return Err(ApiError::not_found("api key"));
     }

@@ -131,7 +131,7 @@ pub async fn create(
     if body.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(ApiError::Validation(vec!["name must not be empty".into()]));
     }
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let empty = DoctorFields {
         name: String::new(),
         room: None,
@@ -192,7 +192,7 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<DoctorBody>,
 ) -> ApiResult<ApiJson<Doctor>> {
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = store::doctors::get(&mut tx, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("doctor"))?;
@@ -219,7 +219,7 @@ pub async fn remove(
     user: AuthUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Doctor>> {
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     if !store::doctors::soft_delete(&mut tx, user.account_id, id, now_ms()).await? {
         return Err(ApiError::not_found("doctor"));
     }

@@ -132,7 +132,7 @@ pub async fn create(
     user: AuthUser,
     ApiJson(body): ApiJson<PatientBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Patient>)> {
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = insert(&mut tx, user.account_id, body).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(row.into())))
@@ -215,7 +215,7 @@ pub async fn update(
     ApiJson(body): ApiJson<PatientBody>,
 ) -> ApiResult<ApiJson<Patient>> {
     let account = user.account_id;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = update_in(&mut tx, account, id, body).await?;
     let day = today().format("%Y-%m-%d").to_string();
     let mut events = Vec::new();

@@ -49,7 +49,7 @@ pub async fn create(
         "price must be a non-negative number with at most 2 decimals",
     );
     problems.into_result()?;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = store::procedures::insert(
         &mut tx,
         user.account_id,

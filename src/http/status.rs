@@ -53,7 +53,7 @@ pub async fn change_status(
         .ok_or_else(|| ApiError::Validation(vec![format!("action must be one of: {ACTIONS}")]))?;
     let flags = check_flags(body.priority_flags.as_deref())?;
     let account = user.account_id;
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
     let row = load(&mut tx, account, id).await?;
     let from = row.status();
     if from == to {

@@ -22,6 +22,15 @@ pub struct AccountRow {
     pub wait_alert_minutes: i64,
 }
 
+/// Locks the account's row until the transaction ends (PostgreSQL; see `Store::begin_write`).
+pub async fn lock(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<()> {
+    sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+        .bind(account_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
         .fetch_one(conn)

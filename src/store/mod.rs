@@ -110,13 +110,24 @@ impl Store {
         self.backend
     }
 
-    /// Begins a transaction that will write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails to upgrade. On
-    /// PostgreSQL a plain `BEGIN` (READ COMMITTED): a transaction that logs events takes its
-    /// `seq` with `UPDATE accounts SET event_seq = event_seq + 1 ... RETURNING`, whose row lock
-    /// makes every other transaction taking a `seq` of that account wait until it commits or
-    /// rolls back, so the events of one account commit in `seq` order.
-    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+    /// Begins a transaction that changes one account's data. Writers of one account run one at
+    /// a time: SQLite takes its write lock up front (`BEGIN IMMEDIATE`, so a read-then-write
+    /// transaction never fails to upgrade); PostgreSQL locks the account row first, so two
+    /// status moves of one appointment cannot both pass the transition check, and events
+    /// commit in `seq` order.
+    pub async fn begin_write(&self, account_id: i64) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                accounts::lock(&mut tx, account_id).await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Begins a transaction that creates an account (there is no account row to lock yet).
+    pub async fn begin_create(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,

@@ -189,6 +189,20 @@ async fn bad_requests_get_a_clear_4xx_and_change_nothing() {
             400,
         ),
         case(
+            "a NUL character in a body",
+            Method::POST,
+            "/api/patients".into(),
+            Body::Raw("application/json", r#"{"name":"a\u0000b"}"#.into()),
+            400,
+        ),
+        case(
+            "a NUL character in a query",
+            Method::GET,
+            "/api/patients?name=a%00b".into(),
+            Body::None,
+            400,
+        ),
+        case(
             "invalid CPF",
             Method::POST,
             "/api/patients".into(),

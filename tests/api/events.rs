@@ -77,7 +77,7 @@ async fn events_committed_before_a_crash_go_out_after_restart() {
     let (account_id, _) = app.create_account("Crash", "crash@clinica.test").await;
     app.stop().await;
     // A change committed with its event row, and the node died before relaying it.
-    let mut tx = app.store.begin_write().await.unwrap();
+    let mut tx = app.store.begin_write(account_id).await.unwrap();
     let seq = fila::store::events::next_seq(&mut tx, account_id)
         .await
         .unwrap();

@@ -193,3 +193,35 @@ async fn serving_an_appointment_without_a_doctor_needs_a_doctor_id() {
     let (_, still) = app.get(&format!("/api/appointments/{id}"), &token).await;
     assert_eq!(still["status"]["name"], "Check-in");
 }
+
+#[tokio::test]
+async fn concurrent_moves_of_one_appointment_never_both_pass_the_transition_check() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("race@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let doctor_path = format!("/api/doctors/{}", clinic.doctor_id);
+    for round in 0..15 {
+        let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+        app.set_status(&token, id, "check-in").await;
+        // From Check-in both moves are legal, but not one after the other.
+        let ((serve, _), (undo, _)) = tokio::join!(
+            app.set_status(&token, id, "em atendimento"),
+            app.set_status(&token, id, "agendado"),
+        );
+        let passed = [serve, undo]
+            .iter()
+            .filter(|s| **s == StatusCode::OK)
+            .count();
+        assert_eq!(passed, 1, "round {round}: {serve} and {undo}");
+        let (_, now) = app.get(&format!("/api/appointments/{id}"), &token).await;
+        let busy = app.get(&doctor_path, &token).await.1["isBusy"] == true;
+        assert_eq!(
+            busy,
+            now["status"]["name"] == "Em atendimento",
+            "round {round}: {now}"
+        );
+        if busy {
+            app.set_status(&token, id, "finalizado").await;
+        }
+    }
+}
