@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 /// Everything a handler can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -74,16 +73,27 @@ impl From<sqlx::Error> for ApiError {
 }
 
 /// The contract's error body, fields in the documented order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody {
+pub struct ErrorBody {
+    #[schema(example = 401)]
     status_code: u16,
-    message: serde_json::Value,
+    message: ErrorMessage,
+    #[schema(example = "Unauthorized")]
     error: &'static str,
 }
 
+/// One message, or the list of validation problems (400).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ErrorMessage {
+    #[schema(example = "jwt expired")]
+    One(String),
+    Many(Vec<String>),
+}
+
 /// Writes the contract's error body for any status.
-pub fn error_body(status: StatusCode, message: serde_json::Value) -> Response {
+pub fn error_body(status: StatusCode, message: ErrorMessage) -> Response {
     let body = ErrorBody {
         status_code: status.as_u16(),
         message,
@@ -95,22 +105,23 @@ pub fn error_body(status: StatusCode, message: serde_json::Value) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let one = |m: &str| ErrorMessage::One(m.to_string());
         let message = match self {
-            ApiError::Validation(messages) => json!(messages),
+            ApiError::Validation(messages) => ErrorMessage::Many(messages),
             ApiError::BadRequest(m)
             | ApiError::Unauthorized(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
-            | ApiError::Gone(m) => json!(m),
-            ApiError::PayloadTooLarge => json!("request body is too large"),
+            | ApiError::Gone(m) => ErrorMessage::One(m),
+            ApiError::PayloadTooLarge => one("request body is too large"),
             ApiError::UnsupportedMediaType => {
-                json!("expected a JSON body (Content-Type: application/json)")
+                one("expected a JSON body (Content-Type: application/json)")
             }
-            ApiError::TooManyRequests => json!("too many requests"),
+            ApiError::TooManyRequests => one("too many requests"),
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "request failed");
-                json!("Internal server error")
+                one("Internal server error")
             }
         };
         error_body(status, message)

@@ -195,13 +195,16 @@ async fn find_or_insert_patient(
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `YYYY-MM-DD`.
     pub date: Option<String>,
     /// An action string, e.g. `check-in`.
     pub status: Option<String>,
     pub doctor_id: Option<i64>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -261,9 +264,19 @@ pub async fn list(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// `YYYY-MM-DD`; the clinic's today when absent.
     pub date: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallsQuery {
+    /// `YYYY-MM-DD`; the clinic's today when absent.
+    pub date: Option<String>,
+    /// Default 5.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -287,12 +300,12 @@ pub async fn queue(
 }
 
 /// The latest calls of the day, newest first (the TV panel).
-#[utoipa::path(get, path = "/api/appointments/calls", tag = "appointments", security(("bearer" = [])), params(DayQuery),
+#[utoipa::path(get, path = "/api/appointments/calls", tag = "appointments", security(("bearer" = [])), params(CallsQuery),
     responses((status = 200, body = [Appointment], headers(("x-event-seq" = i64))), (status = 400)))]
 pub async fn calls(
     State(state): State<AppState>,
     user: AuthUser,
-    ApiQuery(query): ApiQuery<DayQuery>,
+    ApiQuery(query): ApiQuery<CallsQuery>,
 ) -> ApiResult<(HeaderMap, ApiJson<Vec<Appointment>>)> {
     let (limit, _) = Page {
         limit: query.limit,

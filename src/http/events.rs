@@ -20,10 +20,13 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SinceQuery {
     /// The last `seq` the client has; answers the events after it.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
     /// Default 100, at most 100.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

@@ -21,11 +21,10 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use serde_json::json;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
-use crate::error::error_body;
+use crate::error::{ErrorMessage, error_body};
 use crate::startup::AppState;
 
 pub use paging::Page;
@@ -59,7 +58,10 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
 }
 
 async fn api_not_found() -> Response {
-    error_body(StatusCode::NOT_FOUND, json!("Cannot find this route"))
+    error_body(
+        StatusCode::NOT_FOUND,
+        ErrorMessage::One("Cannot find this route".into()),
+    )
 }
 
 /// Counts requests by method, matched route and status.

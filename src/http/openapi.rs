@@ -2,8 +2,11 @@
 
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ErrorBody, ErrorMessage};
 
 use super::{account, appointments, auth, doctors, events, ops, patients, procedures, status};
 
@@ -23,7 +26,8 @@ use super::{account, appointments, auth, doctors, events, ops, patients, procedu
         events::since,
         ops::healthz, ops::readyz, ops::metrics,
     ),
-    modifiers(&BearerAuth),
+    components(schemas(ErrorBody, ErrorMessage)),
+    modifiers(&BearerAuth, &CommonErrors),
 )]
 pub struct ApiDoc;
 
@@ -41,6 +45,56 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The answers every operation may give besides its own: 401 where a token is needed, 415
+/// and 413 where a JSON body is read, 400 for a bad body or query, all in the error shape.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = operation.request_body.is_some();
+                let has_input =
+                    has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let responses = &mut operation.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error(description).into());
+                };
+                if has_input {
+                    add("400", "Bad body or query (`message` lists the problems)");
+                }
+                if secured {
+                    add("401", "Missing, invalid or expired token");
+                }
+                if has_body {
+                    add("413", "Body too large");
+                    add("415", "Body is not JSON");
+                }
+            }
+        }
     }
 }
 

@@ -6,8 +6,11 @@ use crate::error::{ApiResult, Problems};
 
 /// The raw query values.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

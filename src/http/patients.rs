@@ -139,11 +139,14 @@ pub async fn create(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PatientQuery {
     pub name: Option<String>,
     pub cpf: Option<String>,
     pub phone: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
