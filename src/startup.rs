@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Tokens;
+use crate::auth::throttle::LoginThrottle;
 use crate::config::{CreateAccountArgs, ServeArgs};
 use crate::events::EventLog;
 use crate::events::relay::Relay;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub events: EventLog,
     pub metrics: Arc<Metrics>,
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 /// A bound, ready-to-run server.
@@ -52,6 +54,7 @@ impl Application {
             tokens,
             events: events.clone(),
             metrics: metrics.clone(),
+            login_throttle: Arc::new(LoginThrottle::default()),
         };
         let router = http::router(state.clone(), &args.web_dir);
         let (router, io) = match &args.redis_url {

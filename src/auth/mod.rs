@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod jwt;
 pub mod password;
+pub mod throttle;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;

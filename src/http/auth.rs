@@ -74,12 +74,16 @@ fn token_response(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<TokenRe
 
 /// Email and password for an access token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password")))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password"),
+        (status = 429, description = "Too many wrong passwords for this email: wait 15 minutes")))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
     let email = body.email.trim().to_lowercase();
+    if !state.login_throttle.allows(&email) {
+        return Err(ApiError::TooManyRequests);
+    }
     let user =
         store::accounts::user_by_email(&mut *state.store.pool().acquire().await?, &email).await?;
     let stored = match &user {
@@ -90,15 +94,21 @@ pub async fn login(
         .await
         .unwrap_or(false);
     match user {
-        Some(u) if matches => token_response(
-            &state,
-            AuthUser {
-                user_id: u.id,
-                account_id: u.account_id,
-                api_key_id: None,
-            },
-        ),
-        _ => Err(ApiError::Unauthorized("invalid email or password".into())),
+        Some(u) if matches => {
+            state.login_throttle.succeeded(&email);
+            token_response(
+                &state,
+                AuthUser {
+                    user_id: u.id,
+                    account_id: u.account_id,
+                    api_key_id: None,
+                },
+            )
+        }
+        _ => {
+            state.login_throttle.failed(&email);
+            Err(ApiError::Unauthorized("invalid email or password".into()))
+        }
     }
 }
 

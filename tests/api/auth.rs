@@ -223,3 +223,27 @@ async fn accounts_create_refuses_a_duplicate_email() {
         .unwrap_err();
     assert!(matches!(err, fila::error::ApiError::Conflict(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn too_many_wrong_passwords_lock_the_email_with_429_even_for_the_right_one() {
+    let app = TestApp::spawn().await;
+    app.create_account("Clínica", "guess@clinica.test").await;
+    app.create_account("Outra", "other@clinica.test").await;
+    let attempt = |email: &'static str, password: &'static str| {
+        app.call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+    };
+    for _ in 0..fila::auth::throttle::MAX_FAILURES {
+        let (status, _) = attempt("guess@clinica.test", "wrong guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = attempt("guess@clinica.test", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["statusCode"], 429);
+    let (status, _) = attempt("other@clinica.test", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "another email is not locked");
+}
