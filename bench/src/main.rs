@@ -1,0 +1,543 @@
+//! `fanout`: the fan-out benchmark's load tool.
+//!
+//! Opens N Socket.IO clients (websocket transport, one account), waits until all are
+//! connected, then triggers M broadcasts one at a time. For each broadcast it measures the
+//! time from the trigger to the receipt at every client, checks that every client got every
+//! `seq` exactly once, and reads the server's RSS (`/proc/<pid>/status`, VmRSS) before and
+//! after connecting. See `BENCHMARKS.md` and `bench/run.sh`.
+//!
+//! Targets:
+//! - `fila`: logs in, creates a procedure, a doctor, a patient and M/2 appointments through
+//!   REST, then triggers each broadcast with a real status change (`check-in`, then back with
+//!   `agendado`), so each one is HTTP + SQLite commit + relay + fan-out.
+//! - `node`: mints an HS256 token with the gateway's secret and triggers each broadcast with
+//!   `POST /broadcast`, carrying an appointment payload of the given size.
+
+mod client;
+mod http;
+mod stats;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc};
+
+use client::{Delivery, Hello};
+use stats::{Summary, rss_bytes};
+
+const USAGE: &str = "\
+usage: fanout --target fila|node --url http://127.0.0.1:PORT --pid PID
+              [--clients N] [--broadcasts M] [--label NAME]
+              [--time-limit SECS] [--broadcast-timeout SECS] [--connect-concurrency K]
+  fila: --email E --password P
+  node: --secret S [--account-id A] [--payload-bytes B]";
+
+#[derive(Debug, Clone)]
+struct Opts {
+    target: Target,
+    url: String,
+    pid: u32,
+    clients: usize,
+    broadcasts: usize,
+    label: String,
+    time_limit: Duration,
+    broadcast_timeout: Duration,
+    connect_concurrency: usize,
+    email: String,
+    password: String,
+    secret: String,
+    account_id: i64,
+    payload_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Target {
+    Fila,
+    Node,
+}
+
+fn parse_args() -> Result<Opts, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let get = |name: &str| -> Option<String> {
+        args.iter()
+            .position(|a| a == &format!("--{name}"))
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let num = |v: Option<String>, name: &str, default: u64| -> Result<u64, String> {
+        match v {
+            None => Ok(default),
+            Some(s) => s
+                .parse()
+                .map_err(|_| format!("--{name}: not a number: {s}")),
+        }
+    };
+    let target = match get("target").as_deref() {
+        Some("fila") => Target::Fila,
+        Some("node") => Target::Node,
+        _ => return Err("--target must be fila or node".into()),
+    };
+    let url = get("url")
+        .ok_or("--url is required")?
+        .trim_end_matches('/')
+        .to_string();
+    if !url.starts_with("http://127.0.0.1:") && !url.starts_with("http://localhost:") {
+        return Err("--url must be a loopback http://127.0.0.1:PORT address".into());
+    }
+    let pid = num(get("pid"), "pid", 0)? as u32;
+    if pid == 0 {
+        return Err("--pid (the server's process id) is required".into());
+    }
+    let opts = Opts {
+        target,
+        url,
+        pid,
+        clients: num(get("clients"), "clients", 1000)? as usize,
+        broadcasts: num(get("broadcasts"), "broadcasts", 200)? as usize,
+        label: get("label").unwrap_or_else(|| {
+            match target {
+                Target::Fila => "fila",
+                Target::Node => "node",
+            }
+            .into()
+        }),
+        time_limit: Duration::from_secs(num(get("time-limit"), "time-limit", 300)?),
+        broadcast_timeout: Duration::from_secs(num(
+            get("broadcast-timeout"),
+            "broadcast-timeout",
+            10,
+        )?),
+        connect_concurrency: num(get("connect-concurrency"), "connect-concurrency", 64)?.max(1)
+            as usize,
+        email: get("email").unwrap_or_default(),
+        password: get("password").unwrap_or_default(),
+        secret: get("secret").unwrap_or_default(),
+        account_id: num(get("account-id"), "account-id", 1)? as i64,
+        payload_bytes: num(get("payload-bytes"), "payload-bytes", 0)? as usize,
+    };
+    if opts.clients == 0 || opts.clients > 20_000 {
+        return Err("--clients must be 1..=20000".into());
+    }
+    if opts.broadcasts == 0 || opts.broadcasts > 10_000 {
+        return Err("--broadcasts must be 1..=10000".into());
+    }
+    match target {
+        Target::Fila if opts.email.is_empty() || opts.password.is_empty() => {
+            Err("--target fila needs --email and --password".into())
+        }
+        Target::Node if opts.secret.is_empty() => Err("--target node needs --secret".into()),
+        _ => Ok(opts),
+    }
+}
+
+/// How one broadcast is triggered.
+enum Trigger {
+    /// `PATCH /api/appointments/{id}/status` on Fila.
+    Fila {
+        agent: ureq::Agent,
+        url: String,
+        token: String,
+        appointments: Vec<i64>,
+    },
+    /// `POST /broadcast` on the Node gateway.
+    Node {
+        agent: ureq::Agent,
+        url: String,
+        account_id: i64,
+        data: Value,
+    },
+}
+
+impl Trigger {
+    /// Fires broadcast `k` (expected `seq`), returning the instant just before the request
+    /// left and the request's round trip.
+    fn fire(&self, k: usize, seq: i64) -> Result<(Instant, Duration), String> {
+        match self {
+            Trigger::Fila {
+                agent,
+                url,
+                token,
+                appointments,
+            } => {
+                let id = appointments[k / 2];
+                let action = if k.is_multiple_of(2) {
+                    "check-in"
+                } else {
+                    "agendado"
+                };
+                let body = json!({ "action": action }).to_string();
+                let t0 = Instant::now();
+                http::send(
+                    agent,
+                    "PATCH",
+                    &format!("{url}/api/appointments/{id}/status"),
+                    Some(token),
+                    Some(&body),
+                )?;
+                Ok((t0, t0.elapsed()))
+            }
+            Trigger::Node {
+                agent,
+                url,
+                account_id,
+                data,
+            } => {
+                let event = if k.is_multiple_of(2) {
+                    "appointments.checkin"
+                } else {
+                    "appointments.updated"
+                };
+                let body =
+                    json!({ "accountId": account_id, "event": event, "data": data, "seq": seq })
+                        .to_string();
+                let t0 = Instant::now();
+                http::send(
+                    agent,
+                    "POST",
+                    &format!("{url}/broadcast"),
+                    None,
+                    Some(&body),
+                )?;
+                Ok((t0, t0.elapsed()))
+            }
+        }
+    }
+}
+
+/// What the setup hands to the run: the socket token, the trigger, the `seq` of the first
+/// broadcast.
+struct Prepared {
+    token: String,
+    trigger: Arc<Trigger>,
+    first_seq: i64,
+}
+
+fn prepare(opts: &Opts) -> Result<Prepared, String> {
+    let agent = http::agent();
+    match opts.target {
+        Target::Fila => {
+            let login = http::send_json(
+                &agent,
+                "POST",
+                &format!("{}/api/auth/login", opts.url),
+                None,
+                &json!({ "email": opts.email, "password": opts.password }),
+            )?;
+            let token = login["accessToken"]
+                .as_str()
+                .ok_or("login answered without accessToken")?
+                .to_string();
+            let api = |method: &str, path: &str, body: Value| {
+                http::send_json(
+                    &agent,
+                    method,
+                    &format!("{}/api{path}", opts.url),
+                    Some(&token),
+                    &body,
+                )
+            };
+            let procedure = api(
+                "POST",
+                "/procedures",
+                json!({ "name": "Ultrassom: Tireoide", "price": "100" }),
+            )?;
+            let procedure_id = procedure["id"].as_i64().ok_or("procedure without id")?;
+            let doctor = api(
+                "POST",
+                "/doctors",
+                json!({ "name": "Dr. Victor", "procedureIds": [procedure_id],
+                        "startTime": "08:00", "endTime": "16:00", "intervalMinutes": 15,
+                        "workingDays": ["Segunda, Terca, Quarta, Quinta, Sexta, Sabado, Domingo"] }),
+            )?;
+            let doctor_id = doctor["id"].as_i64().ok_or("doctor without id")?;
+            let patient = api(
+                "POST",
+                "/patients",
+                json!({ "name": "João Silva", "phone": "(81) 99999-9999",
+                        "dateBirth": "1980-05-17", "cpf": "123.456.789-09" }),
+            )?;
+            let patient_id = patient["id"].as_i64().ok_or("patient without id")?;
+            let date = today_utc();
+            let mut appointments = Vec::new();
+            for i in 0..opts.broadcasts.div_ceil(2) {
+                let minutes = 8 * 60 + (i % 32) * 15;
+                let (start, end) = (
+                    format!("{:02}:{:02}", minutes / 60, minutes % 60),
+                    format!("{:02}:{:02}", (minutes + 15) / 60, (minutes + 15) % 60),
+                );
+                let created = api(
+                    "POST",
+                    "/appointments",
+                    json!({ "patientId": patient_id, "procedures": [{ "id": procedure_id }],
+                            "doctorId": doctor_id, "date": date, "startTime": start,
+                            "endTime": end, "notes": "Observações sobre o agendamento" }),
+                )?;
+                appointments.push(created[0]["id"].as_i64().ok_or("appointment without id")?);
+            }
+            // The account's last `seq` so far: the first broadcast is the next one.
+            let last = http::last_seq(&agent, &opts.url, &token)?;
+            Ok(Prepared {
+                token: token.clone(),
+                trigger: Arc::new(Trigger::Fila {
+                    agent,
+                    url: opts.url.clone(),
+                    token,
+                    appointments,
+                }),
+                first_seq: last + 1,
+            })
+        }
+        Target::Node => {
+            let token = http::mint_jwt(&opts.secret, opts.account_id, 3600);
+            Ok(Prepared {
+                token,
+                trigger: Arc::new(Trigger::Node {
+                    agent,
+                    url: opts.url.clone(),
+                    account_id: opts.account_id,
+                    data: node_payload(opts.account_id, opts.payload_bytes),
+                }),
+                first_seq: 1,
+            })
+        }
+    }
+}
+
+/// An appointment payload like Fila's (API.md, "the event payload"), its `notes` padded so the
+/// serialized JSON is `bytes` long (when `bytes` is larger than the bare payload).
+fn node_payload(account_id: i64, bytes: usize) -> Value {
+    let mut data = json!({"id":123,"date":"2025-01-23T00:00:00.000Z","startTime":"09:00","endTime":"09:15",
+        "notes":"","accountId":account_id,
+        "createdAt":"2025-01-22T10:00:00.000Z","updatedAt":"2025-01-23T09:00:00.000Z","deletedAt":null,
+        "doctor":{"id":1,"name":"Dr. Victor"},
+        "patient":{"id":456,"name":"João Silva","contact":{"phone":"(81) 99999-9999"}},
+        "status":{"id":2,"name":"Check-in","color":"#17a2b8"},
+        "appointmentProcedures":{"procedure":{"id":3699,"name":"Ultrassom: Tireoide","price":"100"}}});
+    let bare = data.to_string().len();
+    let pad = bytes.saturating_sub(bare);
+    data["notes"] = Value::String("x".repeat(pad));
+    data
+}
+
+fn today_utc() -> String {
+    // Days since the epoch → civil date (Howard Hinnant's algorithm); the day does not matter
+    // to the benchmark, it only has to be a valid date.
+    let days = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+async fn run(opts: Opts) -> Result<Summary, String> {
+    let started = Instant::now();
+    eprintln!(
+        "[{}] preparing {} (N={} clients, M={} broadcasts)",
+        opts.label, opts.url, opts.clients, opts.broadcasts
+    );
+    let o = opts.clone();
+    let prepared = tokio::task::spawn_blocking(move || prepare(&o))
+        .await
+        .map_err(|e| e.to_string())??;
+
+    // Let the server settle after the setup, then read its RSS with no client connected.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before = rss_bytes(opts.pid)?;
+
+    // Connect everyone, K handshakes at a time.
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        opts.url.replacen("http://", "ws://", 1)
+    );
+    let (hello_tx, mut hello_rx) = mpsc::unbounded_channel::<Hello>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
+    let gate = Arc::new(Semaphore::new(opts.connect_concurrency));
+    let connect_started = Instant::now();
+    let mut tasks = Vec::with_capacity(opts.clients);
+    for id in 0..opts.clients {
+        tasks.push(tokio::spawn(client::run(
+            id as u32,
+            ws_url.clone(),
+            prepared.token.clone(),
+            gate.clone(),
+            hello_tx.clone(),
+            tx.clone(),
+        )));
+    }
+    drop(hello_tx);
+    drop(tx);
+    let mut connected = 0;
+    let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while connected < opts.clients {
+        match tokio::time::timeout_at(connect_deadline, hello_rx.recv()).await {
+            Err(_) => {
+                return Err(format!(
+                    "only {connected} of {} clients connected within 120 s",
+                    opts.clients
+                ));
+            }
+            Ok(None) => return Err("client tasks ended before connecting".into()),
+            Ok(Some(Err(e))) => return Err(format!("a client failed to connect: {e}")),
+            Ok(Some(Ok(()))) => connected += 1,
+        }
+    }
+    let connect_time = connect_started.elapsed();
+    eprintln!(
+        "[{}] {connected} clients connected in {:.2} s",
+        opts.label,
+        connect_time.as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_connected = rss_bytes(opts.pid)?;
+
+    // M broadcasts, one at a time: the next is triggered when every client got this one.
+    let n = opts.clients;
+    let mut last_seq = vec![prepared.first_seq - 1; n];
+    let mut all = Vec::with_capacity(n * opts.broadcasts);
+    let mut last_client = Vec::with_capacity(opts.broadcasts);
+    let mut http_rtt = Vec::with_capacity(opts.broadcasts);
+    let mut deliveries = 0usize;
+    let mut payload_bytes = 0usize;
+    let broadcasts_started = Instant::now();
+    for k in 0..opts.broadcasts {
+        let seq = prepared.first_seq + k as i64;
+        let trigger = prepared.trigger.clone();
+        let fired = tokio::task::spawn_blocking(move || trigger.fire(k, seq));
+        tokio::pin!(fired);
+        let mut t0: Option<Instant> = None;
+        // Deliveries can arrive before the HTTP answer: keep their instants until t0 is known.
+        let mut early: Vec<Instant> = Vec::new();
+        let mut got = 0usize;
+        let mut slowest = Duration::ZERO;
+        let deadline = tokio::time::Instant::now() + opts.broadcast_timeout;
+        while got < n || t0.is_none() {
+            tokio::select! {
+                r = &mut fired, if t0.is_none() => {
+                    let (start, rtt) = r.map_err(|e| e.to_string())?
+                        .map_err(|e| format!("triggering broadcast {k} (seq {seq}): {e}"))?;
+                    http_rtt.push(rtt);
+                    for at in early.drain(..) {
+                        let l = at.saturating_duration_since(start);
+                        slowest = slowest.max(l);
+                        all.push(l);
+                    }
+                    t0 = Some(start);
+                }
+                d = rx.recv() => {
+                    let Some(d) = d else { return Err("all clients went away".into()) };
+                    let c = d.client as usize;
+                    if let Some(why) = d.closed {
+                        return Err(format!("client {c} lost its connection before broadcast {k} was complete: {why}"));
+                    }
+                    if d.seq <= last_seq[c] {
+                        return Err(format!("DUPLICATE: client {c} got seq {} again (broadcast {k}, expected seq {seq})", d.seq));
+                    }
+                    if d.seq != seq {
+                        return Err(format!("LOST or UNEXPECTED event: client {c} got seq {} while waiting for seq {seq} (broadcast {k}); its previous was {}", d.seq, last_seq[c]));
+                    }
+                    last_seq[c] = d.seq;
+                    if d.payload_bytes > 0 { payload_bytes = d.payload_bytes; }
+                    got += 1;
+                    deliveries += 1;
+                    match t0 {
+                        Some(start) => {
+                            let l = d.at.saturating_duration_since(start);
+                            slowest = slowest.max(l);
+                            all.push(l);
+                        }
+                        None => early.push(d.at),
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(format!("LOST: broadcast {k} (seq {seq}) reached {got} of {n} clients within {:?}", opts.broadcast_timeout));
+                }
+            }
+        }
+        last_client.push(slowest);
+    }
+    let broadcast_time = broadcasts_started.elapsed();
+
+    // Anything still arriving now is a duplicate or an event nobody triggered.
+    let grace = tokio::time::sleep(Duration::from_millis(500));
+    tokio::pin!(grace);
+    tokio::select! {
+        _ = &mut grace => {}
+        d = rx.recv() => match d {
+            Some(d) if d.closed.is_some() => {
+                return Err(format!("client {} lost its connection: {}", d.client, d.closed.unwrap_or_default()));
+            }
+            Some(d) => return Err(format!("DUPLICATE or UNEXPECTED: client {} got seq {} after the last broadcast", d.client, d.seq)),
+            None => return Err("all clients went away".into()),
+        }
+    }
+    let rss_after = rss_bytes(opts.pid)?;
+    let expected = n * opts.broadcasts;
+    if deliveries != expected {
+        return Err(format!("deliveries {deliveries} != N×M = {expected}"));
+    }
+    for t in &tasks {
+        t.abort();
+    }
+    Ok(Summary::new(
+        &opts.label,
+        n,
+        opts.broadcasts,
+        deliveries,
+        expected,
+        payload_bytes,
+        &mut last_client,
+        &mut all,
+        &mut http_rtt,
+        rss_before,
+        rss_connected,
+        rss_after,
+        connect_time,
+        broadcast_time,
+        started.elapsed(),
+    ))
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("fanout: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let limit = opts.time_limit;
+    let label = opts.label.clone();
+    let result = runtime.block_on(async move {
+        match tokio::time::timeout(limit, run(opts)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("time limit of {limit:?} exceeded")),
+        }
+    });
+    // Do not wait for the client tasks: close their sockets with the process.
+    runtime.shutdown_background();
+    match result {
+        Ok(summary) => {
+            summary.print();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("[{label}] FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
