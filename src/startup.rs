@@ -44,10 +44,7 @@ impl Application {
         let secret = jwt_secret(&store, args).await?;
         let tokens = Arc::new(Tokens::new(&secret, args.token_ttl));
         let metrics = Arc::new(Metrics::new());
-        let gateway = GatewayState {
-            tokens: tokens.clone(),
-            metrics: metrics.clone(),
-        };
+        let (gateway, expirations) = GatewayState::new(tokens.clone(), metrics.clone());
         let events = EventLog::new();
         let state = AppState {
             store: store.clone(),
@@ -59,14 +56,15 @@ impl Application {
         let router = http::router(state.clone(), &args.web_dir);
         let (router, io) = match &args.redis_url {
             None => {
-                let (layer, io) = realtime::local(gateway);
+                let (layer, io) = realtime::local(gateway, expirations);
                 (router.layer(layer), io)
             }
             Some(url) => {
-                let (layer, io) = realtime::redis(url, gateway).await?;
+                let (layer, io) = realtime::redis(url, gateway, expirations).await?;
                 (router.layer(layer), io)
             }
         };
+        let router = router.layer(axum::middleware::map_request(realtime::detach_handshake));
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
         let relay = Relay::new(
