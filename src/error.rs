@@ -150,6 +150,12 @@ where
             }
         })?;
         reject_nul(&bytes)?;
+        // Every body of the API is an object; serde would also fill a struct from an array.
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
         match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),

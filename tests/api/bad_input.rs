@@ -189,6 +189,13 @@ async fn bad_requests_get_a_clear_4xx_and_change_nothing() {
             400,
         ),
         case(
+            "an array instead of an object",
+            Method::PATCH,
+            format!("/api/appointments/{mine}"),
+            Body::Json(json!([])),
+            400,
+        ),
+        case(
             "a NUL character in a body",
             Method::POST,
             "/api/patients".into(),

@@ -124,6 +124,13 @@ export async function startServer({ tokenTtl, demo = false, extraArgs = [], data
       });
     },
 
+    /** Asks the process to stop (SIGTERM) and waits for it to exit; its sockets stay open on
+     *  the client side. Resolves with the exit code. `stop()` still cleans up. */
+    async terminate() {
+      child.kill('SIGTERM');
+      return (await exited).code;
+    },
+
     /** Kills the process at once (SIGKILL), as a crash would; `stop()` still cleans up. */
     async crash() {
       child.kill('SIGKILL');
