@@ -16,7 +16,10 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
 use crate::events::flow::{self, StatusChange};
 use crate::model::{Appointment, DoctorBusy};
 use crate::startup::AppState;
-use crate::store::{self, appointments::StatusWrite};
+use crate::store::{
+    self, Tx,
+    appointments::{AppointmentRow, StatusWrite},
+};
 
 use super::appointments::{doctor_exists, load};
 
@@ -68,55 +71,9 @@ pub async fn change_status(
         )));
     }
     let now = now_ms();
-    let mut write = StatusWrite {
-        status: to,
-        doctor_id: row.doctor_id,
-        priority_flags: row.priority_flags.clone(),
-        checked_in_at: row.checked_in_at,
-        called_at: row.called_at,
-    };
-    let mut doctor_busy = None;
-    match to {
-        Status::EmAtendimento => {
-            let doctor_id = body
-                .doctor_id
-                .map(|d| d.0)
-                .or(row.doctor_id)
-                .ok_or_else(|| {
-                    ApiError::Validation(vec![
-                        "doctorId is required: the appointment has no doctor".into(),
-                    ])
-                })?;
-            doctor_exists(&mut tx, account, doctor_id).await?;
-            write.doctor_id = Some(doctor_id);
-            write.called_at = Some(now);
-            if store::doctors::set_busy(&mut tx, account, doctor_id, true, now).await? {
-                doctor_busy = Some(DoctorBusy {
-                    doctor_id,
-                    is_busy: true,
-                });
-            }
-        }
-        Status::Checkin if from != Status::EmAtendimento => {
-            write.checked_in_at = Some(now);
-        }
-        _ => {}
-    }
-    if let (Status::Checkin, Some(flags)) = (to, flags) {
-        write.priority_flags = flags;
-    }
-    // Leaving EM_ATENDIMENTO (finished, cancelled, back to the queue) frees the doctor.
-    if let (Status::EmAtendimento, Some(doctor_id)) = (from, row.doctor_id)
-        && store::doctors::set_busy(&mut tx, account, doctor_id, false, now).await?
-    {
-        doctor_busy = Some(DoctorBusy {
-            doctor_id,
-            is_busy: false,
-        });
-    }
-    if matches!(to, Status::Agendado) {
-        write.checked_in_at = None;
-    }
+    let requested_doctor = body.doctor_id.map(|d| d.0);
+    let (write, doctor_busy) =
+        plan(&mut tx, account, &row, to, requested_doctor, flags, now).await?;
     store::appointments::write_status(&mut tx, account, id, &write, now).await?;
     let appointment = load(&mut tx, account, id).await?.view();
     let change = StatusChange {
@@ -128,6 +85,63 @@ pub async fn change_status(
     let events = flow::status_changed(&change);
     state.events.commit(tx, account, &events).await?;
     Ok(ApiJson(change.appointment))
+}
+
+/// What the move writes, and the doctor whose busy flag it flipped: EM_ATENDIMENTO marks the
+/// doctor busy and links them (a given `doctorId`, else the appointment's); leaving
+/// EM_ATENDIMENTO (finished, cancelled, back to the queue) frees them. A first check-in stamps
+/// `checkedInAt`; back to the queue keeps it, so the patient keeps their place.
+async fn plan(
+    tx: &mut Tx,
+    account: i64,
+    row: &AppointmentRow,
+    to: Status,
+    requested_doctor: Option<i64>,
+    flags: Option<String>,
+    now: i64,
+) -> ApiResult<(StatusWrite, Option<DoctorBusy>)> {
+    let from = row.status();
+    let mut write = StatusWrite {
+        status: to,
+        doctor_id: row.doctor_id,
+        priority_flags: row.priority_flags.clone(),
+        checked_in_at: row.checked_in_at,
+        called_at: row.called_at,
+    };
+    let mut busy = None;
+    match to {
+        Status::EmAtendimento => {
+            let doctor_id = requested_doctor.or(row.doctor_id).ok_or_else(|| {
+                ApiError::Validation(vec![
+                    "doctorId is required: the appointment has no doctor".into(),
+                ])
+            })?;
+            doctor_exists(tx, account, doctor_id).await?;
+            write.doctor_id = Some(doctor_id);
+            write.called_at = Some(now);
+            if store::doctors::set_busy(tx, account, doctor_id, true, now).await? {
+                busy = Some(DoctorBusy {
+                    doctor_id,
+                    is_busy: true,
+                });
+            }
+        }
+        Status::Checkin if from != Status::EmAtendimento => write.checked_in_at = Some(now),
+        Status::Agendado => write.checked_in_at = None,
+        _ => {}
+    }
+    if let (Status::Checkin, Some(flags)) = (to, flags) {
+        write.priority_flags = flags;
+    }
+    if let (Status::EmAtendimento, Some(doctor_id)) = (from, row.doctor_id)
+        && store::doctors::set_busy(tx, account, doctor_id, false, now).await?
+    {
+        busy = Some(DoctorBusy {
+            doctor_id,
+            is_busy: false,
+        });
+    }
+    Ok((write, busy))
 }
 
 /// Checks the priority flags; answers them comma-joined for storage.
