@@ -161,11 +161,7 @@ pub async fn list(
     let (limit, offset) = page.resolve(20)?;
     let mut conn = state.store.pool().acquire().await?;
     let rows = store::doctors::list(&mut conn, user.account_id, limit, offset).await?;
-    let mut doctors = Vec::with_capacity(rows.len());
-    for row in rows {
-        doctors.push(store::doctors::view(&mut conn, row).await?);
-    }
-    Ok(ApiJson(doctors))
+    Ok(ApiJson(store::doctors::views(&mut conn, rows).await?))
 }
 
 /// One doctor.
@@ -196,8 +192,10 @@ pub async fn update(
     let row = store::doctors::get(&mut tx, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("doctor"))?;
-    let current: Vec<i64> = store::procedures::of_doctor(&mut tx, user.account_id, id)
+    let current: Vec<i64> = store::procedures::of_doctors(&mut tx, user.account_id, &[id])
         .await?
+        .remove(&id)
+        .unwrap_or_default()
         .into_iter()
         .map(|p| p.id)
         .collect();

@@ -121,13 +121,6 @@ pub async fn user(
     .await
 }
 
-pub async fn setting(conn: &mut AnyConnection, key: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await
-}
-
 /// Stores `value` unless the key is already set; answers the value that is kept.
 pub async fn setting_or_insert(
     conn: &mut AnyConnection,

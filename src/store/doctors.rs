@@ -212,22 +212,37 @@ pub async fn set_busy(
     Ok(done.rows_affected() > 0)
 }
 
+/// The full doctors, with their procedures, as the API shows them (two queries in all).
+pub async fn views(conn: &mut AnyConnection, rows: Vec<DoctorRow>) -> sqlx::Result<Vec<Doctor>> {
+    let Some(account_id) = rows.first().map(|r| r.account_id) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut procedures = procedures::of_doctors(conn, account_id, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Doctor {
+            id: row.id,
+            working_days: split_days(&row.working_days),
+            procedures: procedures.remove(&row.id).unwrap_or_default(),
+            name: row.name,
+            room: row.room,
+            is_busy: row.is_busy != 0,
+            start_time: row.start_time,
+            end_time: row.end_time,
+            interval_minutes: row.interval_minutes,
+            account_id: row.account_id,
+            created_at: format_ms(row.created_at),
+            updated_at: format_ms(row.updated_at),
+            deleted_at: row.deleted_at.map(format_ms),
+        })
+        .collect())
+}
+
 /// The full doctor, with procedures, as the API shows it.
 pub async fn view(conn: &mut AnyConnection, row: DoctorRow) -> sqlx::Result<Doctor> {
-    let procedures = procedures::of_doctor(conn, row.account_id, row.id).await?;
-    Ok(Doctor {
-        id: row.id,
-        working_days: split_days(&row.working_days),
-        name: row.name,
-        room: row.room,
-        is_busy: row.is_busy != 0,
-        start_time: row.start_time,
-        end_time: row.end_time,
-        interval_minutes: row.interval_minutes,
-        procedures,
-        account_id: row.account_id,
-        created_at: format_ms(row.created_at),
-        updated_at: format_ms(row.updated_at),
-        deleted_at: row.deleted_at.map(format_ms),
-    })
+    views(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or(sqlx::Error::RowNotFound)
 }

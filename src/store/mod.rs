@@ -106,10 +106,6 @@ impl Store {
         &self.pool
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Begins a transaction that changes one account's data. Writers of one account run one at
     /// a time: SQLite takes its write lock up front (`BEGIN IMMEDIATE`, so a read-then-write
     /// transaction never fails to upgrade); PostgreSQL locks the account row first, so two

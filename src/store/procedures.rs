@@ -1,5 +1,7 @@
 //! Procedures (exams and consultations with a price).
 
+use std::collections::HashMap;
+
 use sqlx::{AnyConnection, FromRow};
 
 use crate::domain::time::format_ms;
@@ -80,23 +82,32 @@ pub async fn get(
     .await
 }
 
-/// The procedures of a doctor, in id order.
-pub async fn of_doctor(
+/// The procedures of each of these doctors, in id order, in one query (the ids come from the
+/// database, so they are formatted into the SQL).
+pub async fn of_doctors(
     conn: &mut AnyConnection,
     account_id: i64,
-    doctor_id: i64,
-) -> sqlx::Result<Vec<ProcedureRef>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT p.id, p.name, p.price FROM doctor_procedures dp \
+    doctor_ids: &[i64],
+) -> sqlx::Result<HashMap<i64, Vec<ProcedureRef>>> {
+    let mut by_doctor: HashMap<i64, Vec<ProcedureRef>> = HashMap::new();
+    if doctor_ids.is_empty() {
+        return Ok(by_doctor);
+    }
+    let ids: Vec<String> = doctor_ids.iter().map(i64::to_string).collect();
+    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
+        "SELECT dp.doctor_id, p.id, p.name, p.price FROM doctor_procedures dp \
          JOIN procedures p ON p.id = dp.procedure_id \
-         WHERE dp.doctor_id = $1 AND p.account_id = $2 ORDER BY p.id",
-    )
-    .bind(doctor_id)
+         WHERE dp.doctor_id IN ({}) AND p.account_id = $1 ORDER BY dp.doctor_id, p.id",
+        ids.join(",")
+    ))
     .bind(account_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, price)| ProcedureRef { id, name, price })
-        .collect())
+    for (doctor_id, id, name, price) in rows {
+        by_doctor
+            .entry(doctor_id)
+            .or_default()
+            .push(ProcedureRef { id, name, price });
+    }
+    Ok(by_doctor)
 }

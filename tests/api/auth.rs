@@ -133,14 +133,7 @@ async fn the_master_releases_an_api_key_shown_once_and_traded_for_a_token() {
     assert!(listed[0].get("key").is_none());
     assert!(!listed.iter().any(|k| k.to_string().contains(&key)));
 
-    let (status, token) = app
-        .call(
-            Method::POST,
-            "/api/auth/token",
-            None,
-            Some(json!({"apiKey": key})),
-        )
-        .await;
+    let (status, token) = app.trade_key(&key).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(token["expiresIn"], 3600);
     let key_token = token["accessToken"].as_str().unwrap().to_string();
@@ -154,14 +147,7 @@ async fn the_master_releases_an_api_key_shown_once_and_traded_for_a_token() {
     let (status, revoked) = app.delete(&format!("/api/api-keys/{id}"), &master).await;
     assert_eq!(status, StatusCode::OK);
     assert!(revoked["revokedAt"].is_string());
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/auth/token",
-            None,
-            Some(json!({"apiKey": key})),
-        )
-        .await;
+    let (status, _) = app.trade_key(&key).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = app
         .call(Method::POST, "/api/auth/refresh", Some(&key_token), None)

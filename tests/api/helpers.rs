@@ -276,6 +276,17 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(token), None).await
     }
 
+    /// `POST /api/auth/token` with an API key.
+    pub async fn trade_key(&self, key: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"apiKey": key})),
+        )
+        .await
+    }
+
     /// A procedure, a doctor and a patient in the token's account.
     pub async fn seed_clinic(&self, token: &str, cpf: &str) -> Clinic {
         let (s, procedure) = self

@@ -56,6 +56,25 @@ async fn doctors_split_working_days_accept_string_ids_and_are_broadcast() {
         assert!(doctor.get(field).is_some(), "{field}");
     }
     let id = doctor["id"].as_i64().unwrap();
+    let (_, other) = app
+        .post(
+            "/api/doctors",
+            &token,
+            json!({"name": "Dra. Sem Procedimentos", "procedureIds": [ids[1].clone()]}),
+        )
+        .await;
+    let (_, listed) = app.get("/api/doctors", &token).await;
+    let procedures_of = |i: usize| listed[i]["procedures"].as_array().map(Vec::len);
+    assert_eq!(
+        (listed[0]["id"].as_i64(), procedures_of(0)),
+        (Some(id), Some(2))
+    );
+    assert_eq!(
+        (listed[1]["id"].clone(), procedures_of(1)),
+        (other["id"].clone(), Some(1))
+    );
+    app.delete(&format!("/api/doctors/{}", other["id"]), &token)
+        .await;
     let (status, updated) = app
         .patch(
             &format!("/api/doctors/{id}"),
@@ -75,9 +94,15 @@ async fn doctors_split_working_days_accept_string_ids_and_are_broadcast() {
     assert_eq!(list, json!([]));
     assert_eq!(
         names(&app.events(&token).await),
-        ["doctors.created", "doctors.updated", "doctors.deleted"]
+        [
+            "doctors.created",
+            "doctors.created",
+            "doctors.deleted",
+            "doctors.updated",
+            "doctors.deleted"
+        ]
     );
-    let deleted = &app.events(&token).await[2];
+    let deleted = &app.events(&token).await[4];
     assert_eq!(deleted["data"], json!({"doctorId": id}));
 }
 
