@@ -82,7 +82,10 @@ impl Tokens {
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "aud", "iss"]);
+        // No leeway, and refused from the second named by `exp` on (RFC 7519 §4.1.4), the
+        // moment the gateway disconnects the socket: `exp - 1 < now`.
         validation.leeway = 0;
+        validation.reject_tokens_expiring_in_less_than = 1;
         Tokens {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -116,19 +119,14 @@ impl Tokens {
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))
     }
 
-    /// Verifies signature, audience, issuer and expiry. No leeway: a token is refused from the
-    /// second named by `exp` on (RFC 7519 §4.1.4), the moment the gateway disconnects it.
+    /// Verifies signature, audience, issuer and expiry.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })?;
-        if claims.exp * 1000 <= now_ms() {
-            return Err(TokenError::Expired);
-        }
-        Ok(claims)
+            })
     }
 }
 
@@ -155,6 +153,30 @@ mod tests {
         let token = a.issue(1, 1, None).unwrap();
         assert_eq!(b.verify(&token), Err(TokenError::Invalid));
         assert_eq!(a.verify("not.a.jwt"), Err(TokenError::Invalid));
+    }
+
+    fn signed(tokens: &Tokens, exp: i64) -> String {
+        let claims = Claims {
+            sub: 1,
+            account_id: 1,
+            iat: exp - 60,
+            exp,
+            aud: AUDIENCE.into(),
+            iss: ISSUER.into(),
+            api_key_id: None,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap()
+    }
+
+    #[test]
+    fn a_token_is_refused_from_its_exp_second_on() {
+        let tokens = Tokens::new(b"s", 60);
+        let now = now_ms() / 1000;
+        assert_eq!(
+            tokens.verify(&signed(&tokens, now)),
+            Err(TokenError::Expired)
+        );
+        assert!(tokens.verify(&signed(&tokens, now + 5)).is_ok());
     }
 
     #[test]
