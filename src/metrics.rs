@@ -79,10 +79,6 @@ impl Metrics {
         self.sockets.dec();
     }
 
-    pub fn sockets_connected(&self) -> i64 {
-        self.sockets.get()
-    }
-
     pub fn event_emitted(&self, event: &str) {
         self.events
             .get_or_create(&EventLabels {
