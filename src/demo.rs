@@ -7,7 +7,7 @@ use crate::accounts;
 use crate::domain::cpf;
 use crate::domain::status::Status;
 use crate::domain::time::{now_ms, today};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{
     self,
     appointments::{NewAppointment, StatusWrite},

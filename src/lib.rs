@@ -5,6 +5,7 @@
 //! A map of the crate:
 //! - [`config`]: the command line, every flag with its environment variable.
 //! - [`startup`]: builds the application (store, tokens, gateway, relay, router) and serves it.
+//! - [`state`]: `AppState`, what every handler can reach.
 //! - [`http`]: one router per resource; [`error`] writes the contract's error shape.
 //! - [`auth`]: passwords (argon2), API keys, HS256 access tokens, the `AuthUser` extractor.
 //! - [`domain`]: rules without a database: statuses and transitions, CPF, priority, prices.
@@ -27,5 +28,6 @@ pub mod metrics;
 pub mod model;
 pub mod realtime;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -15,18 +15,9 @@ use crate::events::EventLog;
 use crate::events::relay::Relay;
 use crate::metrics::Metrics;
 use crate::realtime::{self, GatewayState, Io};
+use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::{accounts, demo, http};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub tokens: Arc<Tokens>,
-    pub events: EventLog,
-    pub metrics: Arc<Metrics>,
-    pub login_throttle: Arc<LoginThrottle>,
-}
 
 /// A bound, ready-to-run server.
 pub struct Application {

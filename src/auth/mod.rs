@@ -10,7 +10,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use jwt::TokenError;
 
 /// The caller of an `/api` route, from a verified access token. Every store call takes its

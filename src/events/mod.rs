@@ -50,11 +50,6 @@ pub mod names {
     pub const DOCTOR_DELETED: &str = "doctors.deleted";
 }
 
-/// The Socket.IO room of an account.
-pub fn room(account_id: i64) -> String {
-    format!("orders.account.{account_id}")
-}
-
 /// An event to broadcast to the account's room: its name and first argument, as JSON.
 #[derive(Debug, Clone)]
 pub struct Outgoing {

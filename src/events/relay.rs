@@ -15,10 +15,10 @@ use tokio::sync::Notify;
 
 use crate::domain::time::{format_ms, now_ms};
 use crate::metrics::Metrics;
-use crate::realtime::Io;
+use crate::realtime::{Io, room};
 use crate::store::{self, Store, events::EventRow};
 
-use super::{ALLOWED, room};
+use super::ALLOWED;
 
 /// How often the relay looks at the log without being woken (rows committed by other nodes).
 const POLL: Duration = Duration::from_millis(200);

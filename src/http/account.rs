@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::domain::time::{format_ms, now_ms, today, zone_name};
 use crate::error::{ApiError, ApiJson, ApiResult, Problems};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store;
 
 use super::auth::require_master;

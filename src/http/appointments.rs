@@ -15,7 +15,7 @@ use crate::domain::time::{now_ms, parse_day, parse_time_of_day, today};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
 use crate::model::Appointment;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{
     self, Tx,
     appointments::{AppointmentFilter, AppointmentRow, NewAppointment, Slot},
@@ -441,7 +441,20 @@ pub async fn reschedule(
         start_time: body.start_time,
         end_time: body.end_time,
     };
-    store::appointments::reschedule(&mut tx, account, id, &slot, now_ms()).await?;
+    let now = now_ms();
+    store::appointments::reschedule(&mut tx, account, id, &slot, now).await?;
+    if row.status() != Status::Agendado {
+        let recorded = store::history::Move {
+            appointment_id: id,
+            doctor_id: Some(slot.doctor_id),
+            from: Some(row.status()),
+            to: Status::Agendado,
+            at: now,
+            user_id: Some(user.user_id),
+            api_key_id: user.api_key_id,
+        };
+        store::history::record(&mut tx, account, &recorded).await?;
+    }
     let view = load(&mut tx, account, id).await?.view();
     state
         .events

@@ -11,7 +11,7 @@ use crate::auth::{AuthUser, api_key, password};
 use crate::domain::time::{format_ms, now_ms};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
 use crate::model::{ApiKey, TokenResponse};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{self, api_keys::ApiKeyRow};
 
 pub fn router() -> Router<AppState> {

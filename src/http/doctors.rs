@@ -14,7 +14,7 @@ use crate::domain::weekdays;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
 use crate::model::Doctor;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{self, Tx, doctors::DoctorFields};
 
 use super::Page;

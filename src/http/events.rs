@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::domain::time::format_ms;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store;
 
 use super::Page;

@@ -25,7 +25,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ErrorMessage, error_body};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use paging::Page;
 

@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::error::ApiJson;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

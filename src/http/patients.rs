@@ -13,7 +13,7 @@ use crate::domain::time::{now_ms, parse_day, today};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
 use crate::model::Patient;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{
     self, Tx,
     patients::{PatientFields, PatientFilter, PatientRow},

@@ -11,7 +11,7 @@ use crate::auth::AuthUser;
 use crate::domain::{price, time::now_ms};
 use crate::error::{ApiJson, ApiQuery, ApiResult, Problems};
 use crate::model::Procedure;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store;
 
 use super::Page;

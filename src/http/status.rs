@@ -15,7 +15,7 @@ use crate::domain::time::now_ms;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
 use crate::events::flow::{self, StatusChange};
 use crate::model::{Appointment, DoctorBusy};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{
     self, Tx,
     appointments::{AppointmentRow, StatusWrite},
@@ -75,6 +75,16 @@ pub async fn change_status(
     let (write, doctor_busy) =
         plan(&mut tx, account, &row, to, requested_doctor, flags, now).await?;
     store::appointments::write_status(&mut tx, account, id, &write, now).await?;
+    let recorded = store::history::Move {
+        appointment_id: id,
+        doctor_id: write.doctor_id,
+        from: Some(from),
+        to,
+        at: now,
+        user_id: Some(user.user_id),
+        api_key_id: user.api_key_id,
+    };
+    store::history::record(&mut tx, account, &recorded).await?;
     let appointment = load(&mut tx, account, id).await?.view();
     let change = StatusChange {
         from,

@@ -27,8 +27,12 @@ use tokio_util::time::DelayQueue;
 use crate::auth::bearer;
 use crate::auth::jwt::{TokenError, Tokens};
 use crate::domain::time::now_ms;
-use crate::events::room;
 use crate::metrics::Metrics;
+
+/// The Socket.IO room of an account.
+pub fn room(account_id: i64) -> String {
+    format!("orders.account.{account_id}")
+}
 
 /// What the gateway needs from the application.
 #[derive(Clone)]

@@ -17,6 +17,7 @@ pub mod api_keys;
 pub mod appointments;
 pub mod doctors;
 pub mod events;
+pub mod history;
 pub mod patients;
 pub mod procedures;
 

@@ -1,0 +1,19 @@
+//! The application state every HTTP handler reaches through axum's `State`.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::Tokens;
+use crate::auth::throttle::LoginThrottle;
+use crate::events::EventLog;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: Arc<Tokens>,
+    pub events: EventLog,
+    pub metrics: Arc<Metrics>,
+    pub login_throttle: Arc<LoginThrottle>,
+}
