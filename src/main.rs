@@ -1,14 +1,24 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 use fila::config::{AccountsCommand, Cli, Command};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     fila::telemetry::init();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => fila::startup::serve(args).await,
         Command::Accounts {
             command: AccountsCommand::Create(args),
         } => fila::startup::create_account(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line: the error and its causes, never a backtrace (whatever RUST_BACKTRACE says).
+            eprintln!("fila: error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
