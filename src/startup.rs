@@ -134,6 +134,7 @@ async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> 
 
 /// `fila serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let app = Application::build(&args).await?;
     let addr = app.local_addr()?;
     match &args.web_dir {
@@ -160,6 +161,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     app.run_until(shutdown_signal()).await
+}
+
+/// Every socket is an open file: raises the soft limit on open files to the hard limit the
+/// system allows (often 1024 by default against 500 000 or more).
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(error) => tracing::warn!(error = %error, "could not raise the open files limit"),
+    }
 }
 
 /// `fila accounts create`.
