@@ -2,6 +2,7 @@
 //! UTC with milliseconds and `Z`; days are `YYYY-MM-DD`; times of day are `HH:mm`.
 
 use chrono::{DateTime, Local, NaiveDate, NaiveTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
@@ -35,6 +36,21 @@ pub fn zone_name() -> String {
         .unwrap_or_else(|| "UTC".to_string())
 }
 
+/// The server's zone as a `Tz` (`UTC` when its name is not an IANA zone).
+pub fn server_zone() -> Tz {
+    parse_zone(&zone_name()).unwrap_or(Tz::UTC)
+}
+
+/// An IANA time zone name (`America/Sao_Paulo`), exactly as the tz database spells it.
+pub fn parse_zone(name: &str) -> Option<Tz> {
+    name.parse::<Tz>().ok()
+}
+
+/// The day it is now in `zone`.
+pub fn today_in(zone: Tz) -> NaiveDate {
+    Utc::now().with_timezone(&zone).date_naive()
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_day(s: &str) -> Option<NaiveDate> {
     if s.len() != 10 {
@@ -59,6 +75,20 @@ mod tests {
     fn formats_with_milliseconds_and_z() {
         assert_eq!(format_ms(1_737_622_800_000), "2025-01-23T09:00:00.000Z");
         assert_eq!(day_at_midnight("2025-01-23"), "2025-01-23T00:00:00.000Z");
+    }
+
+    #[test]
+    fn zones_are_iana_names_and_give_their_own_day() {
+        assert_eq!(
+            parse_zone("America/Sao_Paulo"),
+            Some(Tz::America__Sao_Paulo)
+        );
+        assert!(parse_zone("Mars/Olympus").is_none());
+        assert!(parse_zone("").is_none());
+        // 25 hours apart: the two days always differ.
+        let east = today_in(Tz::Pacific__Kiritimati);
+        let west = today_in(Tz::Pacific__Pago_Pago);
+        assert!(east > west);
     }
 
     #[test]
