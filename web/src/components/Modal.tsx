@@ -3,7 +3,7 @@
 // gives the focus back to what had it before — or, when that element is gone (its row changed),
 // to the page's heading — when it closes. Dialogs stack: only the top one reacts to keys.
 
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -29,11 +29,12 @@ export function Modal({
   const titleId = useId();
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
+  // Read while rendering, before an autoFocus field inside takes the focus.
+  const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
 
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     stack.push(dialog);
     // Focus the first field (or autofocus target) unless something inside already has it.
     if (!dialog.contains(document.activeElement)) {
@@ -80,12 +81,14 @@ export function Modal({
       if (at >= 0) stack.splice(at, 1);
       // After React has committed the change that closed us, the opener may be gone.
       setTimeout(() => {
-        if (stack.length > 0 && stack[stack.length - 1].contains(document.activeElement)) return;
+        // Someone (the dialog below this one, or the page) already placed the focus.
+        const active = document.activeElement;
+        if (active && active !== document.body && active.isConnected) return;
         if (opener && opener.isConnected && !opener.hasAttribute('disabled')) opener.focus();
         else document.querySelector<HTMLElement>('main h1')?.focus();
       }, 0);
     };
-  }, []);
+  }, [opener]);
 
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
