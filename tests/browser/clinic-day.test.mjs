@@ -265,7 +265,27 @@ test('/fila?medico= is one doctor’s queue: Chamar próximo calls the first by 
   assert.equal((await api.get(`/api/doctors/${andre.id}`)).isBusy, true);
   await page.waitForSelector(`[data-testid="doctors"] [data-doctor-id="${andre.id}"][data-busy="true"]`);
 
+  // The agenda's Chamar asks too.
+  const [extra] = await api.post('/api/appointments', {
+    patientId: clinic.patients[2].id,
+    doctorId: andre.id,
+    procedures: [{ id: clinic.procedures.get('Consulta').id }],
+    date: clinic.today,
+    startTime: '02:00',
+    endTime: '02:15',
+  });
+  await api.status(extra.id, 'check-in');
+  await page.goto(`${server.base}/agenda`);
+  await page.click(`${agendaRow(extra.id)} button[data-action="Chamar"]`);
+  await page.waitForSelector('[data-testid="busy-dialog"]');
+  assert.match(await page.textContent('[data-testid="busy-dialog"]'), /Carla Nunes/);
+  await page.click('[data-testid="busy-dialog"] [data-testid="confirm-no"]');
+  await page.waitForSelector('[data-testid="busy-dialog"]', { state: 'detached' });
+  assert.equal((await api.get(`/api/appointments/${extra.id}`)).status.name, 'Check-in');
+  await api.status(extra.id, 'cancelado');
+
   // "Todos os médicos" shows everyone again.
+  await page.goto(`${server.base}/fila`);
   await page.selectOption('[data-testid="doctor-filter"]', '');
   await page.waitForSelector(`[data-testid="queue"] [data-appointment-id="${eva.id}"]`);
   assert.deepEqual(page.errors, []);
@@ -329,6 +349,14 @@ test('the panel and every time shown follow the clinic’s time zone', async () 
   await tv.waitForTimeout(2000); // the new call's highlight fades out first
   await assertAccessible(tv, 'panel');
   await tv.context().close();
+
+  // The master sets the zone on Acesso à API.
+  await page.goto(`${server.base}/acesso-api`);
+  await page.selectOption('select[name="timeZone"]', 'America/Sao_Paulo');
+  await page.click('form:has(select[name="timeZone"]) button[type="submit"]');
+  await eventually(async () => (await api.get('/api/account')).timeZone === 'America/Sao_Paulo', { message: 'zone saved' });
+  await assertAccessible(page, 'acesso-api');
+  await api.patch('/api/account', { timeZone: ZONE });
 });
 
 test('patients: search by name, CPF or phone, edit details, see their appointments', async () => {

@@ -14,6 +14,7 @@ import { MoveButton } from '../components/MoveButton';
 import { CheckinDialog } from '../components/CheckinDialog';
 import { BookingForm } from '../components/BookingForm';
 import { RescheduleDialog } from '../components/RescheduleDialog';
+import { ConfirmDialog } from '../components/Modal';
 import { appointmentOf, isNotOlder, loadAll } from '../live/lists';
 import { applyDoctorEvent } from '../live/doctors';
 import { useFeed } from '../live/useFeed';
@@ -94,10 +95,25 @@ export function Agenda() {
   useFeed(api, socket, today, load, apply, (err) => toast.show(describeError(err), 'error'));
   const { run, pending } = useStatusMove(upsert);
 
+  const [askCall, setAskCall] = useState<{ appointment: Appointment; busyWith: string } | null>(null);
+
   const onMove = (a: Appointment, move: Move) => {
     const arriving = a.status.name === STATUS.AGENDADO || a.status.name === STATUS.CONFIRMADO;
-    if (move.action === 'check-in' && arriving) setCheckingIn(a);
-    else void run(a, move.action);
+    if (move.action === 'check-in' && arriving) {
+      setCheckingIn(a);
+      return;
+    }
+    if (move.action === 'em atendimento' && a.doctor) {
+      // A doctor who already has a patient in the room: ask first.
+      const inRoom = [...rows.values()].find(
+        (r) => r.id !== a.id && r.doctor?.id === a.doctor?.id && r.status.name === STATUS.EM_ATENDIMENTO,
+      );
+      if (inRoom || doctors.find((d) => d.id === a.doctor?.id)?.isBusy) {
+        setAskCall({ appointment: a, busyWith: inRoom?.patient?.name ?? '' });
+        return;
+      }
+    }
+    void run(a, move.action);
   };
 
   const groups = useMemo(() => groupByDoctor(rows, filter, doctorFilter), [rows, filter, doctorFilter]);
@@ -258,6 +274,26 @@ export function Agenda() {
               'success',
               day === today ? undefined : { label: 'Ver o dia', run: () => navigate(`/agenda?data=${day}`) },
             );
+          }}
+        />
+      )}
+      {askCall && (
+        <ConfirmDialog
+          title="Médico já está atendendo"
+          testId="busy-dialog"
+          message={
+            <p>
+              {askCall.appointment.doctor?.name} já está com {askCall.busyWith || 'um paciente'} em atendimento. Chamar{' '}
+              {askCall.appointment.patient?.name} mesmo assim? Os dois ficarão “Em atendimento” com esse médico.
+            </p>
+          }
+          cancelLabel="Não chamar"
+          confirmLabel="Chamar mesmo assim"
+          onCancel={() => setAskCall(null)}
+          onConfirm={() => {
+            const a = askCall.appointment;
+            setAskCall(null);
+            void run(a, 'em atendimento');
           }}
         />
       )}

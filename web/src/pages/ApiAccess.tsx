@@ -38,6 +38,7 @@ export function ApiAccess() {
       </div>
       <ApiKeys />
       <WaitSettings />
+      <TimeZoneSettings />
     </section>
   );
 }
@@ -240,6 +241,79 @@ function WaitSettings() {
           <input type="number" min={1} max={1440} value={alert} onChange={(e) => setAlert(e.target.value)} name="waitAlertMinutes" />
         </label>
         <button className="btn btn-neutral" type="submit" disabled={busy}>
+          Salvar
+        </button>
+      </form>
+    </div>
+  );
+}
+
+const BRAZIL_ZONES = [
+  ['America/Sao_Paulo', 'Brasília (SP, RJ, MG, Sul, GO, DF, BA…)'],
+  ['America/Recife', 'Recife / Nordeste sem horário de verão'],
+  ['America/Fortaleza', 'Fortaleza'],
+  ['America/Belem', 'Belém'],
+  ['America/Manaus', 'Manaus (AM)'],
+  ['America/Cuiaba', 'Cuiabá (MT)'],
+  ['America/Campo_Grande', 'Campo Grande (MS)'],
+  ['America/Porto_Velho', 'Porto Velho (RO)'],
+  ['America/Boa_Vista', 'Boa Vista (RR)'],
+  ['America/Rio_Branco', 'Rio Branco (AC)'],
+  ['America/Noronha', 'Fernando de Noronha'],
+];
+
+/** The clinic's time zone: its "today" and every time on the screens and the panel. */
+function TimeZoneSettings() {
+  const { api, account, reloadAccount } = useStaff();
+  const toast = useToast();
+  const [zone, setZone] = useState(account.timeZone);
+  const [busy, setBusy] = useState(false);
+  const supported = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+  const brazil = new Set(BRAZIL_ZONES.map(([z]) => z));
+  const others = [...new Set([...supported, account.timeZone])].filter((z) => !brazil.has(z)).sort();
+
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      await api.patch<Account>('/api/account', { timeZone: zone });
+      await reloadAccount();
+      toast.show('Fuso horário salvo.', 'success');
+    } catch (err) {
+      toast.show(describeError(err), 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="card">
+      <h2 className="card-title">Fuso horário da clínica</h2>
+      <p className="muted small">
+        Define o “hoje” da agenda e da fila e o horário mostrado nas telas e no painel. Agora na clínica:{' '}
+        {new Intl.DateTimeFormat('pt-BR', { timeZone: account.timeZone, dateStyle: 'short', timeStyle: 'short' }).format(new Date())}.
+      </p>
+      <form className="inline-form" onSubmit={save}>
+        <label className="field grow">
+          <span>Fuso horário</span>
+          <select className="select" name="timeZone" value={zone} onChange={(e) => setZone(e.target.value)}>
+            <optgroup label="Brasil">
+              {BRAZIL_ZONES.map(([z, label]) => (
+                <option key={z} value={z}>
+                  {label} — {z}
+                </option>
+              ))}
+            </optgroup>
+            <optgroup label="Outros">
+              {others.map((z) => (
+                <option key={z} value={z}>
+                  {z}
+                </option>
+              ))}
+            </optgroup>
+          </select>
+        </label>
+        <button className="btn btn-neutral" type="submit" disabled={busy || zone === account.timeZone}>
           Salvar
         </button>
       </form>
