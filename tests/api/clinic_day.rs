@@ -402,3 +402,32 @@ async fn a_patients_appointments_latest_first_and_only_in_their_account() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_slots_patient_history_and_the_time_zone() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app
+        .call(reqwest::Method::GET, "/api/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let slots = &doc["paths"]["/api/doctors/{id}/slots"]["get"];
+    let params: Vec<&str> = slots["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(params, ["id", "date"]);
+    assert!(slots["responses"]["400"].is_object() && slots["responses"]["404"].is_object());
+    let slot = &doc["components"]["schemas"]["SlotView"]["properties"];
+    for field in ["startTime", "endTime", "free"] {
+        assert!(slot[field].is_object(), "SlotView.{field}");
+    }
+    assert!(doc["paths"]["/api/patients/{id}/appointments"]["get"].is_object());
+    for schema in ["AccountView", "AccountPatch"] {
+        assert!(
+            doc["components"]["schemas"][schema]["properties"]["timeZone"].is_object(),
+            "{schema}.timeZone"
+        );
+    }
+}

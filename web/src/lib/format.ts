@@ -9,16 +9,6 @@ export function panelName(fullName: string | null | undefined): string {
   return last ? `${first} ${last[0].toLocaleUpperCase('pt-BR')}.` : first;
 }
 
-/** Elapsed time as "m:ss", or "h:mm:ss" past an hour. */
-export function formatElapsed(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
-}
-
 /** "2026-11-26" → "quinta-feira, 26 de novembro". The date is a calendar day, not an instant. */
 export function formatDay(isoDay: string): string {
   const [y, m, d] = isoDay.slice(0, 10).split('-').map(Number);
@@ -131,4 +121,15 @@ export function clockIn(ms: number, timeZone: string): string {
 /** "30/11/2026". */
 export function shortDay(day: string): string {
   return day.slice(0, 10).split('-').reverse().join('/');
+}
+
+/** "30/11/2026 14:05": an instant as date and time in the clinic's zone. */
+export function formatInstant(iso: string, timeZone: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  try {
+    return new Intl.DateTimeFormat('pt-BR', { timeZone, dateStyle: 'short', timeStyle: 'short' }).format(date);
+  } catch {
+    return date.toLocaleString('pt-BR');
+  }
 }

@@ -105,12 +105,3 @@ export function badgeColors(hex: string): { background: string; color: string } 
   }
   return { background: toHex(rgb), color: toHex(ink) };
 }
-
-/** Text colour that reads on a status badge's background. */
-export function badgeTextColor(hex: string): string {
-  const m = /^#?([0-9a-f]{6})$/i.exec(hex);
-  if (!m) return '#fff';
-  const n = parseInt(m[1], 16);
-  const r = (n >> 16) & 255, g = (n >> 8) & 255, b = n & 255;
-  return 0.299 * r + 0.587 * g + 0.114 * b > 160 ? '#1b1f23' : '#fff';
-}

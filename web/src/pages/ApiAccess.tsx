@@ -11,6 +11,7 @@ import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { MoveButton } from '../components/MoveButton';
 import { usePageTitle } from '../lib/hooks';
+import { formatInstant } from '../lib/format';
 
 export function ApiAccess() {
   usePageTitle('Acesso à API');
@@ -44,7 +45,7 @@ export function ApiAccess() {
 }
 
 function ApiKeys() {
-  const { api } = useStaff();
+  const { api, account } = useStaff();
   const toast = useToast();
   const [keys, setKeys] = useState<ApiKey[] | null>(null);
   const [name, setName] = useState('');
@@ -123,7 +124,7 @@ function ApiKeys() {
               <li key={k.id} className="row key-row" data-key-id={k.id}>
                 <span className="who">
                   <span className="patient">{k.name}</span>
-                  <span className="muted small">criada em {new Date(k.createdAt).toLocaleString('pt-BR')}</span>
+                  <span className="muted small">criada em {formatInstant(k.createdAt, account.timeZone)}</span>
                 </span>
                 <span className="actions">
                   <MoveButton
