@@ -14,6 +14,7 @@ import { addMinutes, formatDay } from '../lib/format';
 import { findByCpf, searchPatients } from '../lib/patients';
 import { useStaff } from './StaffContext';
 import { ConfirmDialog, Modal } from './Modal';
+import { DoctorOptions, SlotButtons } from './Pickers';
 
 type PatientMode = 'existing' | 'new';
 type Field = 'patient' | 'name' | 'cpf' | 'doctor' | 'procedures' | 'date' | 'time';
@@ -31,6 +32,11 @@ export function encaixeReason(doctor: Doctor, slots: Slot[], day: string, start:
     return `${start}–${end} já está ocupado na agenda de ${doctor.name}.`;
   }
   return null;
+}
+
+/** `start` when `start`–`end` is exactly one of the slots (the pressed button), else ''. */
+function chosenSlot(slots: Slot[], start: string, end: string): string {
+  return slots.some((s) => s.startTime === start && s.endTime === end) ? start : '';
 }
 
 export function BookingForm({
@@ -362,12 +368,7 @@ export function BookingForm({
                 }}
               >
                 <option value="">Escolha…</option>
-                {doctors.map((d) => (
-                  <option key={d.id} value={d.id}>
-                    {d.name}
-                    {d.room ? ` — ${d.room}` : ''}
-                  </option>
-                ))}
+                <DoctorOptions doctors={doctors} />
               </select>
               {err('doctor')}
             </label>
@@ -454,20 +455,7 @@ export function BookingForm({
                 ) : freeSlots.length === 0 ? (
                   <span className="muted small">Nenhum horário livre neste dia. Para um encaixe, informe o horário acima.</span>
                 ) : (
-                  <div className="slot-list">
-                    {freeSlots.map((slot) => (
-                      <button
-                        type="button"
-                        key={slot.startTime}
-                        className={`slot ${slot.startTime === startTime && slot.endTime === endTime ? 'slot-on' : ''}`}
-                        aria-pressed={slot.startTime === startTime && slot.endTime === endTime}
-                        data-start={slot.startTime}
-                        onClick={() => pickSlot(slot)}
-                      >
-                        {slot.startTime}
-                      </button>
-                    ))}
-                  </div>
+                  <SlotButtons slots={slots} chosen={chosenSlot(slots, startTime, endTime)} onPick={pickSlot} />
                 )}
               </fieldset>
             )}

@@ -8,6 +8,7 @@ import { describeError } from '../api/errors';
 import { addMinutes, clockIn, dayOf, formatDay, procedureName, shortDay } from '../lib/format';
 import { useStaff } from './StaffContext';
 import { Modal } from './Modal';
+import { DoctorOptions, SlotButtons } from './Pickers';
 
 type When = 'now' | 'other';
 
@@ -103,11 +104,7 @@ export function RescheduleDialog({
         <label className="field">
           <span>Médico</span>
           <select className="select" name="doctorId" value={doctorId} onChange={(e) => setDoctorId(Number(e.target.value))}>
-            {doctors.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name}
-              </option>
-            ))}
+            <DoctorOptions doctors={doctors} />
           </select>
         </label>
         {when === 'other' && (
@@ -127,22 +124,7 @@ export function RescheduleDialog({
               ) : slots.filter((s) => s.free).length === 0 ? (
                 <span className="muted small">Nenhum horário livre; informe um horário para um encaixe.</span>
               ) : (
-                <div className="slot-list" role="group" aria-label="Horários livres">
-                  {slots
-                    .filter((s) => s.free)
-                    .map((s) => (
-                      <button
-                        type="button"
-                        key={s.startTime}
-                        className={`slot ${s.startTime === startTime ? 'slot-on' : ''}`}
-                        aria-pressed={s.startTime === startTime}
-                        data-start={s.startTime}
-                        onClick={() => setStartTime(s.startTime)}
-                      >
-                        {s.startTime}
-                      </button>
-                    ))}
-                </div>
+                <SlotButtons slots={slots} chosen={startTime} onPick={(slot) => setStartTime(slot.startTime)} />
               )}
             </div>
           </div>

@@ -14,7 +14,7 @@ import { MoveButton } from '../components/MoveButton';
 import { CheckinDialog } from '../components/CheckinDialog';
 import { BookingForm } from '../components/BookingForm';
 import { RescheduleDialog } from '../components/RescheduleDialog';
-import { ConfirmDialog } from '../components/Modal';
+import { BusyDoctorDialog, busyCall, type BusyCall } from '../components/Pickers';
 import { appointmentOf, isNotOlder, loadAll } from '../live/lists';
 import { applyDoctorEvent } from '../live/doctors';
 import { useFeed } from '../live/useFeed';
@@ -95,7 +95,7 @@ export function Agenda() {
   useFeed(api, socket, today, load, apply, (err) => toast.show(describeError(err), 'error'));
   const { run, pending } = useStatusMove(upsert);
 
-  const [askCall, setAskCall] = useState<{ appointment: Appointment; busyWith: string } | null>(null);
+  const [askCall, setAskCall] = useState<BusyCall | null>(null);
 
   const onMove = (a: Appointment, move: Move) => {
     const arriving = a.status.name === STATUS.AGENDADO || a.status.name === STATUS.CONFIRMADO;
@@ -103,15 +103,10 @@ export function Agenda() {
       setCheckingIn(a);
       return;
     }
-    if (move.action === 'em atendimento' && a.doctor) {
-      // A doctor who already has a patient in the room: ask first.
-      const inRoom = [...rows.values()].find(
-        (r) => r.id !== a.id && r.doctor?.id === a.doctor?.id && r.status.name === STATUS.EM_ATENDIMENTO,
-      );
-      if (inRoom || doctors.find((d) => d.id === a.doctor?.id)?.isBusy) {
-        setAskCall({ appointment: a, busyWith: inRoom?.patient?.name ?? '' });
-        return;
-      }
+    const busy = move.action === 'em atendimento' ? busyCall(a, rows.values(), doctors) : null;
+    if (busy) {
+      setAskCall(busy); // a doctor who already has a patient in the room: ask first
+      return;
     }
     void run(a, move.action);
   };
@@ -278,17 +273,8 @@ export function Agenda() {
         />
       )}
       {askCall && (
-        <ConfirmDialog
-          title="Médico já está atendendo"
-          testId="busy-dialog"
-          message={
-            <p>
-              {askCall.appointment.doctor?.name} já está com {askCall.busyWith || 'um paciente'} em atendimento. Chamar{' '}
-              {askCall.appointment.patient?.name} mesmo assim? Os dois ficarão “Em atendimento” com esse médico.
-            </p>
-          }
-          cancelLabel="Não chamar"
-          confirmLabel="Chamar mesmo assim"
+        <BusyDoctorDialog
+          call={askCall}
           onCancel={() => setAskCall(null)}
           onConfirm={() => {
             const a = askCall.appointment;

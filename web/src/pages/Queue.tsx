@@ -12,7 +12,7 @@ import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { PriorityBadge } from '../components/Badges';
 import { MoveButton } from '../components/MoveButton';
-import { ConfirmDialog } from '../components/Modal';
+import { BusyDoctorDialog, DoctorOptions, busyCall, type BusyCall } from '../components/Pickers';
 import { appointmentOf, loadAll } from '../live/lists';
 import { applyDoctorEvent } from '../live/doctors';
 import { applyQueueEvent, keep, type QueueRows } from '../live/queueRules';
@@ -29,7 +29,7 @@ export function Queue() {
   const { api, socket, account, skewMs } = useStaff();
   const [params, setParams] = useSearchParams();
   const chosen = Number(params.get('medico')) || null;
-  const [asking, setAsking] = useState<{ appointment: Appointment; busyWith: string } | null>(null);
+  const [asking, setAsking] = useState<BusyCall | null>(null);
   const toast = useToast();
   const today = account.today;
   const [rows, setRows] = useState<QueueRows>(new Map());
@@ -90,11 +90,9 @@ export function Queue() {
 
   /** Chamar: asks first when the doctor already has a patient in the room. */
   const call = (a: Appointment) => {
-    const doctorId = a.doctor?.id;
-    const inRoom = allServing.find((s) => s.doctor?.id === doctorId && s.id !== a.id);
-    const busy = inRoom ?? (doctors.find((d) => d.id === doctorId)?.isBusy ? a : null);
-    if (doctorId && busy) {
-      setAsking({ appointment: a, busyWith: inRoom?.patient?.name ?? '' });
+    const busy = busyCall(a, allServing, doctors);
+    if (busy) {
+      setAsking(busy);
       return;
     }
     void run(a, CHAMAR.action);
@@ -134,12 +132,7 @@ export function Queue() {
             data-testid="doctor-filter"
           >
             <option value="">Todos os médicos</option>
-            {doctors.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name}
-                {d.room ? ` — ${d.room}` : ''}
-              </option>
-            ))}
+            <DoctorOptions doctors={doctors} />
           </select>
         </label>
         {chosen && (
@@ -243,17 +236,8 @@ export function Queue() {
         </aside>
       </div>
       {asking && (
-        <ConfirmDialog
-          title="Médico já está atendendo"
-          testId="busy-dialog"
-          message={
-            <p>
-              {asking.appointment.doctor?.name} já está com {asking.busyWith || 'um paciente'} em atendimento. Chamar{' '}
-              {asking.appointment.patient?.name} mesmo assim? Os dois ficarão “Em atendimento” com esse médico.
-            </p>
-          }
-          cancelLabel="Não chamar"
-          confirmLabel="Chamar mesmo assim"
+        <BusyDoctorDialog
+          call={asking}
           onCancel={() => setAsking(null)}
           onConfirm={() => {
             const a = asking.appointment;
