@@ -1,7 +1,7 @@
 //! Clock and formats: timestamps are stored as milliseconds since the epoch and written as
 //! UTC with milliseconds and `Z`; days are `YYYY-MM-DD`; times of day are `HH:mm`.
 
-use chrono::{DateTime, Local, NaiveDate, NaiveTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
 /// Milliseconds since the Unix epoch, now.
@@ -21,9 +21,10 @@ pub fn day_at_midnight(day: &str) -> String {
     format!("{day}T00:00:00.000Z")
 }
 
-/// The clinic's "today": the day in the server's local time zone (`TZ`).
+/// The day in the server's zone (`TZ`): the default clinic's "today" (each account may set
+/// its own zone; see `http::account::clinic_today`).
 pub fn today() -> NaiveDate {
-    Local::now().date_naive()
+    today_in(server_zone())
 }
 
 /// The server's IANA time zone name: `TZ` when set, else the system's, else `UTC`.
@@ -36,7 +37,8 @@ pub fn zone_name() -> String {
         .unwrap_or_else(|| "UTC".to_string())
 }
 
-/// The server's zone as a `Tz` (`UTC` when its name is not an IANA zone).
+/// The server's zone as a `Tz` (`UTC` when its name is not an IANA zone, e.g. a POSIX `TZ`
+/// string such as `BRT3`).
 pub fn server_zone() -> Tz {
     parse_zone(&zone_name()).unwrap_or(Tz::UTC)
 }

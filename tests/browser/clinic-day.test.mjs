@@ -205,12 +205,17 @@ test('a taken slot or a time outside the hours asks for an encaixe; the form sur
   await page.click('[data-testid="save-appointment"]');
   await page.waitForSelector('[data-testid="encaixe-dialog"]');
   assert.match(await page.textContent('[data-testid="encaixe-dialog"]'), /fora do horário/);
-  await page.fill('input[name="startTime"]', '10:00').catch(() => {}); // the dialog traps the focus: no typing behind it
+  // The question keeps the keyboard: Tab cycles between its two buttons.
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'confirm-no');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'confirm-yes');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('[role="alertdialog"]')?.getAttribute('data-testid')), 'encaixe-dialog');
   await page.click('[data-testid="encaixe-dialog"] [data-testid="confirm-yes"]');
   await page.waitForSelector('[data-testid="booking-form"]', { state: 'detached' });
   const booked = (await api.get(`/api/appointments?date=${tomorrow}&limit=100`)).filter((a) => a.patient.name === 'Gilda Souza');
   assert.equal(booked.length, 1);
-  assert.ok(['22:30', '10:00'].includes(booked[0].startTime), booked[0].startTime);
+  assert.deepEqual([booked[0].startTime, booked[0].endTime], ['22:30', '23:00']);
   assert.deepEqual(page.errors, []);
 });
 
