@@ -396,15 +396,16 @@ test('at 390 and 768 px the menu reaches every screen, nothing overflows, and ta
   const phone = await newPage(browser, { viewport: { width: 390, height: 844 } });
   await loginThroughForm(phone, server.base, A.email, A.password, '/agenda');
   await assertAccessible(phone, 'agenda at 390 px');
+  // Each screen, and what shows once it has loaded.
   const screens = [
-    ['Agenda', '/agenda', /Agenda/],
-    ['Fila de espera', '/fila', /Fila/],
-    ['Pacientes', '/pacientes', /Pacientes/],
-    ['Acesso à API', '/acesso-api', /Acesso à API/],
+    ['Agenda', '/agenda', /Agenda/, '[data-testid="agenda"][data-loaded="true"] [data-appointment-id]'],
+    ['Fila de espera', '/fila', /Fila/, '[data-testid="queue"][data-loaded="true"]'],
+    ['Pacientes', '/pacientes', /Pacientes/, '[data-testid="patient-results"] [data-patient-id]'],
+    ['Acesso à API', '/acesso-api', /Acesso à API/, '[data-testid="create-key"]'],
   ];
   for (const width of [390, 768]) {
     await phone.setViewportSize({ width, height: width === 390 ? 844 : 1024 });
-    for (const [label, pathname, heading] of screens) {
+    for (const [label, pathname, heading, loaded] of screens) {
       await phone.click('[data-testid="menu-button"]');
       await phone.waitForSelector('[data-testid="nav-menu"]');
       if (width === 390 && label === 'Agenda') {
@@ -415,6 +416,7 @@ test('at 390 and 768 px the menu reaches every screen, nothing overflows, and ta
       await phone.waitForURL((url) => url.pathname === pathname);
       await phone.waitForSelector('[data-testid="nav-menu"]', { state: 'detached' });
       assert.match(await phone.textContent('main h1'), heading);
+      await phone.waitForSelector(loaded, { state: 'attached', timeout: 10_000 });
       await phone.waitForTimeout(150);
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${pathname} at ${width} px overflows by ${overflow} px`);
