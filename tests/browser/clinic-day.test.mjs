@@ -103,6 +103,7 @@ test('a booking for tomorrow is found on /agenda?data=, with previous, next, a d
   await assertAccessible(page, 'booking form');
   await page.click('[data-testid="slots"] button[data-start="09:00"]');
   assert.equal(await page.inputValue('input[name="startTime"]'), '09:00');
+  await page.screenshot({ path: shot('agendamento') });
   assert.equal(await page.inputValue('input[name="endTime"]'), '09:30');
   await page.click('[data-testid="save-appointment"]');
   await page.waitForSelector('[data-testid="booking-form"]', { state: 'detached' });
