@@ -8,6 +8,7 @@ import { Agenda } from './pages/Agenda';
 import { Queue } from './pages/Queue';
 import { Painel } from './pages/Painel';
 import { ApiAccess } from './pages/ApiAccess';
+import { Patients } from './pages/Patients';
 import './styles.css';
 
 createRoot(document.getElementById('root')!).render(
@@ -20,6 +21,7 @@ createRoot(document.getElementById('root')!).render(
           <Route element={<StaffShell />}>
             <Route path="/agenda" element={<Agenda />} />
             <Route path="/fila" element={<Queue />} />
+            <Route path="/pacientes" element={<Patients />} />
             <Route path="/acesso-api" element={<ApiAccess />} />
           </Route>
           <Route path="*" element={<Navigate to="/agenda" replace />} />

@@ -108,3 +108,10 @@ export interface DoctorBusy {
   doctorId: number;
   isBusy: boolean;
 }
+
+/** One slot of `GET /api/doctors/{id}/slots`. */
+export interface Slot {
+  startTime: string;
+  endTime: string;
+  free: boolean;
+}
