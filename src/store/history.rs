@@ -2,6 +2,7 @@
 
 use sqlx::AnyConnection;
 
+use crate::domain::estimate::HistoryMove;
 use crate::domain::status::Status;
 
 /// One status move, as recorded.
@@ -38,4 +39,40 @@ pub async fn record(conn: &mut AnyConnection, account_id: i64, m: &Move) -> sqlx
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// appointment, doctor, procedure, from, to, at.
+type ServiceMoveRow = (i64, Option<i64>, Option<i64>, Option<i64>, i64, i64);
+
+/// The account's moves into and out of EM_ATENDIMENTO since `since` (the wait estimate's
+/// input), with each appointment's procedure.
+pub async fn service_moves(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    since: i64,
+) -> sqlx::Result<Vec<HistoryMove>> {
+    let rows: Vec<ServiceMoveRow> = sqlx::query_as(
+        "SELECT h.appointment_id, h.doctor_id, a.procedure_id, h.from_status, h.to_status, h.at \
+         FROM appointment_status_history h JOIN appointments a ON a.id = h.appointment_id \
+         WHERE h.account_id = $1 AND a.account_id = $1 AND h.at >= $2 \
+         AND (h.to_status = $3 OR h.from_status = $3) ORDER BY h.at, h.id",
+    )
+    .bind(account_id)
+    .bind(since)
+    .bind(Status::EmAtendimento.id())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(appointment_id, doctor_id, procedure_id, from, to, at)| {
+            Some(HistoryMove {
+                appointment_id,
+                doctor_id,
+                procedure_id,
+                from: from.and_then(Status::from_id),
+                to: Status::from_id(to)?,
+                at,
+            })
+        })
+        .collect())
 }

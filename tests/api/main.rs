@@ -8,5 +8,6 @@ mod bad_input;
 mod events;
 mod helpers;
 mod ops;
+mod patient_loop;
 mod resources;
 mod status;
