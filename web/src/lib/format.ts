@@ -1,13 +1,7 @@
 // Small display helpers shared by the screens.
 
 /** "João da Silva Santos" → "João S.": the panel shows no full names in the waiting room. */
-export function panelName(fullName: string | null | undefined): string {
-  const parts = (fullName ?? '').trim().split(/\s+/).filter(Boolean);
-  if (parts.length === 0) return '—';
-  const first = parts[0];
-  const last = parts.length > 1 ? parts[parts.length - 1] : '';
-  return last ? `${first} ${last[0].toLocaleUpperCase('pt-BR')}.` : first;
-}
+export { callName as panelName } from './callName';
 
 /** Elapsed time as "m:ss", or "h:mm:ss" past an hour. */
 export function formatElapsed(ms: number): string {

@@ -9,6 +9,7 @@ import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { PriorityBadge, StatusBadge } from '../components/Badges';
 import { MoveButton } from '../components/MoveButton';
+import { StatusLinkButton } from '../components/StatusLinkButton';
 import { CheckinDialog } from '../components/CheckinDialog';
 import { BookingForm } from '../components/BookingForm';
 import { appointmentOf, isNotOlder, loadAll } from '../live/lists';
@@ -156,6 +157,7 @@ export function Agenda() {
                       <PriorityBadge appointment={a} compact />
                     </span>
                     <span className="actions">
+                      <StatusLinkButton appointment={a} />
                       {agendaMoves(a.status.name).map((move) => (
                         <MoveButton
                           key={move.label}

@@ -9,6 +9,8 @@ import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { PriorityBadge } from '../components/Badges';
 import { MoveButton } from '../components/MoveButton';
+import { StatusLinkButton } from '../components/StatusLinkButton';
+import { RecallButton } from '../components/RecallButton';
 import { appointmentOf, loadAll } from '../live/lists';
 import { applyDoctorEvent } from '../live/doctors';
 import { applyQueueEvent, keep, type QueueRows } from '../live/queueRules';
@@ -117,6 +119,7 @@ export function Queue() {
                     </span>
                   </span>
                   <span className="actions">
+                    <StatusLinkButton appointment={a} />
                     <MoveButton move={CHAMAR} disabled={pending.has(a.id)} onRun={() => void run(a, CHAMAR.action)} />
                   </span>
                 </li>
@@ -144,6 +147,7 @@ export function Queue() {
                     <span className="wait-time">{formatClock(a.calledAt, account.timeZone)}</span>
                   </span>
                   <span className="actions">
+                    <RecallButton appointment={a} />
                     <MoveButton move={VOLTAR_A_FILA} disabled={pending.has(a.id)} onRun={() => void run(a, VOLTAR_A_FILA.action)} />
                     <MoveButton move={FINALIZAR} disabled={pending.has(a.id)} onRun={() => void run(a, FINALIZAR.action)} />
                   </span>
