@@ -16,7 +16,8 @@
 //!   patients' status sockets.
 //! - [`public`]: what a patient sees of their own appointment (status link, self check-in).
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
-//! - [`demo`]: the demo clinic of `fila serve --demo`.
+//! - [`demo`]: the demo clinic of `fila serve --demo`; [`simulate`]: simulated clinic days (the
+//!   wait estimate's replay and the demo's history).
 
 pub mod accounts;
 pub mod auth;
@@ -29,6 +30,7 @@ pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod public;
+pub mod simulate;
 pub mod realtime;
 pub mod startup;
 pub mod state;

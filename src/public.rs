@@ -3,6 +3,8 @@
 //! check-in answer. Only the first name, the doctor and room, the status, the place in the
 //! doctor's queue and the wait estimate: never another patient's data, never a full name.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Local, NaiveDate, TimeZone};
@@ -94,6 +96,8 @@ fn end_of(next: NaiveDate) -> Option<i64> {
 /// day is computed from (loaded once for all the day's links).
 pub struct DayView {
     queue: Vec<AppointmentRow>,
+    /// Each doctor's latest call of the day: when, and the procedure.
+    last_calls: HashMap<i64, (i64, Option<i64>)>,
     times: ServiceTimes,
     now: i64,
 }
@@ -106,10 +110,17 @@ impl DayView {
         now: i64,
     ) -> sqlx::Result<DayView> {
         let queue = store::appointments::queue(conn, account_id, day).await?;
+        let mut last_calls = HashMap::new();
+        for row in store::appointments::calls(conn, account_id, day, 100).await? {
+            if let (Some(doctor), Some(at)) = (row.doctor_id, row.called_at) {
+                last_calls.entry(doctor).or_insert((at, row.procedure_id));
+            }
+        }
         let since = now - HISTORY_DAYS * 24 * 3_600_000;
         let moves = store::history::service_moves(conn, account_id, since).await?;
         Ok(DayView {
             queue,
+            last_calls,
             times: ServiceTimes::from_history(&moves),
             now,
         })
@@ -144,14 +155,11 @@ impl DayView {
             .map(|r| r.procedure_id)
             .collect();
         let in_progress = self
-            .queue
-            .iter()
-            .filter(|r| r.status() == Status::EmAtendimento && r.doctor_id == Some(doctor))
-            .max_by_key(|r| r.called_at)
-            .map(|r| InProgress {
-                procedure_id: r.procedure_id,
-                elapsed_minutes: (self.now - r.called_at.unwrap_or(self.now)).max(0) as f64
-                    / 60_000.0,
+            .last_calls
+            .get(&doctor)
+            .map(|(at, procedure_id)| InProgress {
+                procedure_id: *procedure_id,
+                elapsed_minutes: (self.now - at).max(0) as f64 / 60_000.0,
             });
         self.times
             .estimate(doctor, &ahead, in_progress)

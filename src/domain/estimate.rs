@@ -3,12 +3,14 @@
 //!
 //! A service time (a "cycle") is measured from the status history: from the moment a doctor
 //! calls a patient (→ EM_ATENDIMENTO) to the moment they call the next one, when that next
-//! call came soon after the visit ended (the turnaround between patients belongs to the wait
-//! of the people in the queue); otherwise up to the end of the visit (→ FINALIZADO). Visits
-//! that went back to the queue or were cancelled are not service times.
+//! patient had already checked in before the visit ended — everything between two calls, the
+//! turnaround, a late doctor, a lunch break, is what the people in the queue wait through;
+//! when nobody was waiting, up to the end of the visit (→ FINALIZADO). Visits that went back
+//! to the queue or were cancelled are not service times.
 //!
-//! A waiting patient's wait is what is left of the visit in progress plus one cycle per
-//! person ahead of them. Each person ahead draws from their own procedure's cycles with this
+//! A waiting patient's wait is what is left of the doctor's current cycle (from their latest
+//! call of the day, whether that visit is still going or not) plus one cycle per person ahead
+//! of them. Each person ahead draws from their own procedure's cycles with this
 //! doctor when there are enough of them, else from the doctor's; the sum is simulated by
 //! resampling (a fixed seed, so the same history always gives the same answer), and its 50th
 //! and 90th percentiles are the range. Without enough history for the doctor there is no
@@ -24,8 +26,6 @@ pub const MIN_DOCTOR_SAMPLES: usize = 5;
 pub const MIN_PROCEDURE_SAMPLES: usize = 8;
 /// How many of the most recent cycles are kept per doctor and per pair.
 pub const RECENT: usize = 60;
-/// A next call later than this after a visit ended is idle time, not turnaround.
-pub const TURNAROUND_MAX_MS: i64 = 10 * 60_000;
 /// Cycles outside these bounds (minutes) are mistakes (a visit left open overnight, a click).
 const MIN_CYCLE: f64 = 0.5;
 const MAX_CYCLE: f64 = 240.0;
@@ -58,7 +58,8 @@ pub struct Range {
     pub p90: i64,
 }
 
-/// The visit in progress with the doctor: its procedure and how long it has lasted.
+/// The doctor's current cycle: the procedure of their latest call of the day and how long ago
+/// it was (the visit may be over: the next call is still to come).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InProgress {
     pub procedure_id: Option<i64>,
@@ -69,6 +70,8 @@ struct Call {
     appointment_id: i64,
     procedure_id: Option<i64>,
     at: i64,
+    /// When the patient checked in (last move to CHECKIN before the call).
+    waiting_since: Option<i64>,
     finished_at: Option<i64>,
 }
 
@@ -80,7 +83,11 @@ impl ServiceTimes {
         // Each call, and the move that ended it.
         let mut calls: HashMap<i64, Vec<Call>> = HashMap::new();
         let mut open: HashMap<i64, (i64, usize)> = HashMap::new();
+        let mut checked_in: HashMap<i64, i64> = HashMap::new();
         for m in sorted {
+            if m.to == Status::Checkin {
+                checked_in.insert(m.appointment_id, m.at);
+            }
             if m.to == Status::EmAtendimento {
                 let Some(doctor) = m.doctor_id else { continue };
                 let list = calls.entry(doctor).or_default();
@@ -88,6 +95,7 @@ impl ServiceTimes {
                     appointment_id: m.appointment_id,
                     procedure_id: m.procedure_id,
                     at: m.at,
+                    waiting_since: checked_in.get(&m.appointment_id).copied(),
                     finished_at: None,
                 });
                 open.insert(m.appointment_id, (doctor, list.len() - 1));
@@ -109,7 +117,7 @@ impl ServiceTimes {
                     Some(next)
                         if next.appointment_id != call.appointment_id
                             && next.at >= finished
-                            && next.at - finished <= TURNAROUND_MAX_MS =>
+                            && next.waiting_since.is_some_and(|w| w <= finished) =>
                     {
                         next.at
                     }
@@ -259,18 +267,28 @@ mod tests {
     }
 
     #[test]
-    fn cycles_run_from_call_to_next_call_or_to_the_end_of_the_visit() {
+    fn cycles_run_from_call_to_next_call_while_someone_waits_else_to_the_end_of_the_visit() {
         let moves = day(1, 0, &[10, 20, 30]);
         let times = ServiceTimes::from_history(&moves);
         // 10 + 1 and 20 + 1 (turnaround included), then 30 (the last visit of the day).
         assert_eq!(times.of_doctor(1), &[11.0, 21.0, 30.0]);
+        // A break while the next patient waits belongs to the cycle.
+        let mut lunch = day(1, 0, &[10]);
+        let mut after = day(1, 60 * MIN, &[10]);
+        for m in &mut after {
+            if m.to == Status::Checkin {
+                m.at = 5 * MIN;
+            }
+        }
+        lunch.append(&mut after);
+        assert_eq!(ServiceTimes::from_history(&lunch).of_doctor(1), &[60.0, 10.0]);
         assert!(times.of_doctor(2).is_empty());
     }
 
     #[test]
     fn idle_gaps_back_to_queue_and_cancelled_visits_are_not_cycles() {
         let mut moves = day(1, 0, &[10]);
-        // The next call comes an hour after the visit ended: idle, so the cycle is 10.
+        // The next patient arrived after the visit ended (the doctor was idle): the cycle is 10.
         moves.extend(day(1, 2 * 60 * MIN, &[12]));
         // A visit that went back to the queue.
         moves.push(HistoryMove {

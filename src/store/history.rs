@@ -44,8 +44,8 @@ pub async fn record(conn: &mut AnyConnection, account_id: i64, m: &Move) -> sqlx
 /// appointment, doctor, procedure, from, to, at.
 type ServiceMoveRow = (i64, Option<i64>, Option<i64>, Option<i64>, i64, i64);
 
-/// The account's moves into and out of EM_ATENDIMENTO since `since` (the wait estimate's
-/// input), with each appointment's procedure.
+/// The account's check-ins and moves into and out of EM_ATENDIMENTO since `since` (the wait
+/// estimate's input), with each appointment's procedure.
 pub async fn service_moves(
     conn: &mut AnyConnection,
     account_id: i64,
@@ -55,11 +55,12 @@ pub async fn service_moves(
         "SELECT h.appointment_id, h.doctor_id, a.procedure_id, h.from_status, h.to_status, h.at \
          FROM appointment_status_history h JOIN appointments a ON a.id = h.appointment_id \
          WHERE h.account_id = $1 AND a.account_id = $1 AND h.at >= $2 \
-         AND (h.to_status = $3 OR h.from_status = $3) ORDER BY h.at, h.id",
+         AND (h.to_status = $3 OR h.from_status = $3 OR h.to_status = $4) ORDER BY h.at, h.id",
     )
     .bind(account_id)
     .bind(since)
     .bind(Status::EmAtendimento.id())
+    .bind(Status::Checkin.id())
     .fetch_all(conn)
     .await?;
     Ok(rows
