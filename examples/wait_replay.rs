@@ -119,8 +119,7 @@ async fn replay_database(url: &str, tick: i64) -> anyhow::Result<Vec<Prediction>
         };
         let Some(arrival) = list
             .iter()
-            .filter(|m| m.to == Status::Checkin && m.at <= call.at)
-            .next_back()
+            .rfind(|m| m.to == Status::Checkin && m.at <= call.at)
         else {
             continue;
         };

@@ -324,7 +324,10 @@ mod tests {
             for pair in mine.windows(2) {
                 assert!(pair[1].call >= pair[0].finish, "one patient at a time");
             }
-            assert!(mine.iter().all(|v| v.call >= v.arrival && v.finish > v.call));
+            assert!(
+                mine.iter()
+                    .all(|v| v.call >= v.arrival && v.finish > v.call)
+            );
         }
     }
 

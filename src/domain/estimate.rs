@@ -281,7 +281,10 @@ mod tests {
             }
         }
         lunch.append(&mut after);
-        assert_eq!(ServiceTimes::from_history(&lunch).of_doctor(1), &[60.0, 10.0]);
+        assert_eq!(
+            ServiceTimes::from_history(&lunch).of_doctor(1),
+            &[60.0, 10.0]
+        );
         assert!(times.of_doctor(2).is_empty());
     }
 
