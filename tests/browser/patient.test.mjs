@@ -109,7 +109,6 @@ test('a patient checks in at the totem and the reception queue shows them at onc
   await totem.waitForSelector('[data-testid="totem-qr"]');
   // Reception sees the priority as the patient's declaration.
   await reception.waitForSelector(`${queueRow(id(4))} [data-testid="declared-by-patient"]`);
-  await totem.screenshot({ path: path.join(SHOTS, 'totem.png') });
 
   // Wrong data: one neutral message, and back to the start.
   await totem.click('.totem-done .tbtn-primary');
@@ -133,7 +132,7 @@ test('the status page moves from "Aguardando" with 2 ahead to "Chamado" live whe
   assert.equal(await phone.textContent('[data-testid="patient-headline"]'), 'Aguardando');
   assert.match(await phone.textContent(card), /Olá, Valentina/);
   await phone.waitForSelector('.patient-live.on');
-  await phone.screenshot({ path: path.join(SHOTS, 'status-celular.png') });
+  assert.equal(await phone.textContent('[data-testid="patient-estimate"]'), '—', 'no history yet: no guess');
 
   await api.status(id(0), 'em atendimento');
   await phone.waitForSelector(`${card}[data-ahead="1"]`, { timeout: 2000 });
@@ -172,4 +171,50 @@ test('the panel speaks the call after the chime and "Rechamar" calls again on it
   assert.ok(!next.includes('Teixeira') && !next.includes('Nunes'), `initials only: ${next}`);
   await painel.screenshot({ path: path.join(SHOTS, 'painel-proximos.png') });
   assert.deepEqual(painel.errors, []);
+});
+
+test('with the demo clinic history the totem and the status page show a wait range', async () => {
+  const demoDb = freshDatabase();
+  const demo = await startServer({ databaseUrl: demoDb.url, extraArgs: ['--demo'] });
+  try {
+    const staff = await Api.login(demo.base, 'demo@fila.local', 'demo1234');
+    const { today } = await staff.get('/api/account');
+    const day = await staff.get(`/api/appointments?date=${today}&limit=100`);
+    const booked = day.find((a) => a.status.name === 'Agendado' || a.status.name === 'Confirmado');
+    assert.ok(booked, 'the demo has someone still to arrive');
+    const [patient] = await staff.get(`/api/patients?name=${encodeURIComponent(booked.patient.name)}`);
+    const key = await staff.post('/api/api-keys', { name: 'Totem' });
+
+    const totem = await newPage(browser, { viewport: { width: 1024, height: 1280 } });
+    await totem.goto(`${demo.base}/totem`);
+    await totem.fill('input[name="apiKey"]', key.key);
+    await totem.click('button[type="submit"]');
+    await totem.waitForSelector('[data-testid="totem"][data-step="cpf"]');
+    await totem.keyboard.type(patient.cpf.replace(/\D/g, ''));
+    await totem.keyboard.press('Enter');
+    const [y, m, d] = patient.dateBirth.split('-');
+    await totem.keyboard.type(`${d}${m}${y}`);
+    await totem.keyboard.press('Enter');
+    await totem.click('[data-testid="totem-confirm"]');
+    await totem.waitForSelector('[data-testid="totem-qr"]');
+    assert.match(await totem.textContent('[data-testid="totem-ticket"]'), /Espera estimada: \d+(–\d+)? min/);
+    await totem.screenshot({ path: path.join(SHOTS, 'totem.png') });
+
+    // The last patient waiting, on their phone.
+    const queue = await staff.get(`/api/appointments/queue?date=${today}`);
+    const last = queue.filter((a) => a.status.name === 'Check-in').at(-1);
+    const link = await staff.post(`/api/appointments/${last.id}/status-link`);
+    const phone = await newPage(browser, { viewport: { width: 390, height: 844 } });
+    await phone.goto(`${demo.base}/p/${link.token}`);
+    await phone.waitForSelector('[data-testid="patient-status"][data-status="CHECKIN"]');
+    await phone.waitForSelector('.patient-live.on');
+    assert.match(await phone.textContent('[data-testid="patient-estimate"]'), /^\d+(–\d+)? min$/);
+    await phone.screenshot({ path: path.join(SHOTS, 'status-celular.png') });
+    assert.deepEqual([...totem.errors, ...phone.errors], []);
+    await totem.context().close();
+    await phone.context().close();
+  } finally {
+    await demo.stop();
+    demoDb.cleanup();
+  }
 });
