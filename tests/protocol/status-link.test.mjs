@@ -4,24 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
 import { expectNoEvent, setupClinic, startServer, waitForDisconnect, waitForEvent } from './helpers.mjs';
 
-/** A status socket recording every event (same shape as the helpers' sockets). */
-function statusSocket(base, statusToken) {
-  const socket = io(base, { path: '/socket.io/', transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000, auth: { statusToken } });
-  socket.received = [];
-  socket.waiters = [];
-  socket.onAny((event, ...args) => {
-    const entry = { event, args, taken: false, at: Date.now() };
-    socket.received.push(entry);
-    for (const waiter of [...socket.waiters]) waiter(entry);
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err) => { socket.close(); reject(err); });
-  });
-}
+/** A patient's status socket (`auth: {statusToken}`), recording every event. */
+const statusSocket = (server, statusToken) => server.connect(statusToken, { via: 'status' });
 
 async function clinicWithQueue(t) {
   const server = await startServer();
@@ -45,7 +31,7 @@ async function clinicWithQueue(t) {
 test('a status socket gets only its own reduced status, live, and never the account events', async (t) => {
   const { server, clinic, ids, link } = await clinicWithQueue(t);
   const staff = await server.connect(clinic.a.token);
-  const patient = await statusSocket(server.base, link.token);
+  const patient = await statusSocket(server, link.token);
   t.after(() => patient.close());
 
   const [first] = await waitForEvent(patient, 'patient.status', 3000);
@@ -88,18 +74,18 @@ test('a status token is not an account token, and a bad one is refused', async (
   // As a staff token it is simply invalid.
   const asStaff = await server.connect(link.token).then(() => null, (e) => e);
   assert.equal(asStaff?.message, 'invalid token');
-  const bad = await statusSocket(server.base, 'x'.repeat(43)).then(() => null, (e) => e);
+  const bad = await statusSocket(server, 'x'.repeat(43)).then(() => null, (e) => e);
   assert.equal(bad?.message, 'invalid token');
 });
 
 test('revoking the links disconnects their sockets and a revoked token cannot connect', async (t) => {
   const { server, clinic, ids, link } = await clinicWithQueue(t);
-  const patient = await statusSocket(server.base, link.token);
+  const patient = await statusSocket(server, link.token);
   await waitForEvent(patient, 'patient.status', 3000);
   const gone = waitForDisconnect(patient, 3000);
   const res = await server.api('DELETE', `/api/appointments/${ids[2]}/status-link`, undefined, clinic.a.token);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(await gone, 'io server disconnect');
-  const again = await statusSocket(server.base, link.token).then(() => null, (e) => e);
+  const again = await statusSocket(server, link.token).then(() => null, (e) => e);
   assert.equal(again?.message, 'invalid token');
 });
