@@ -103,6 +103,7 @@ async fn replay_database(url: &str, tick: i64) -> anyhow::Result<Vec<Prediction>
             from: row.try_get::<Option<i64>, _>(4)?.and_then(Status::from_id),
             to,
             at: row.try_get(6)?,
+            tier: 3,
         };
         moves.entry(account).or_default().push(m);
         by_appointment
@@ -113,7 +114,12 @@ async fn replay_database(url: &str, tick: i64) -> anyhow::Result<Vec<Prediction>
     }
     // Complete visits (checked in, called, finished), by account and day.
     let mut days: BTreeMap<(i64, String), Vec<Visit>> = BTreeMap::new();
+    let mut tiers: HashMap<(i64, i64), i64> = HashMap::new();
     for ((account, id), (day, list)) in by_appointment {
+        let tier = fila::store::appointments::get_any(&mut conn, account, id)
+            .await?
+            .map_or(3, |row| row.priority().tier);
+        tiers.insert((account, id), tier);
         let Some(call) = list.iter().find(|m| m.to == Status::EmAtendimento) else {
             continue;
         };
@@ -132,9 +138,6 @@ async fn replay_database(url: &str, tick: i64) -> anyhow::Result<Vec<Prediction>
         let (Some(doctor_id), Some(procedure_id)) = (call.doctor_id, call.procedure_id) else {
             continue;
         };
-        let tier = fila::store::appointments::get_any(&mut conn, account, id)
-            .await?
-            .map_or(3, |row| row.priority().tier);
         days.entry((account, day)).or_default().push(Visit {
             appointment_id: id,
             doctor_id,
@@ -145,6 +148,14 @@ async fn replay_database(url: &str, tick: i64) -> anyhow::Result<Vec<Prediction>
             call: call.at,
             finish: finish.at,
         });
+    }
+    for (account, list) in &mut moves {
+        for m in list {
+            m.tier = tiers
+                .get(&(*account, m.appointment_id))
+                .copied()
+                .unwrap_or(3);
+        }
     }
     let mut predictions = Vec::new();
     let count = days.len();

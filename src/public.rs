@@ -162,7 +162,7 @@ impl DayView {
                 elapsed_minutes: (self.now - at).max(0) as f64 / 60_000.0,
             });
         self.times
-            .estimate(doctor, &ahead, in_progress)
+            .estimate_for(doctor, row.priority().tier, &ahead, in_progress)
             .map(|r| Estimate {
                 p50_minutes: r.p50,
                 p90_minutes: r.p90,

@@ -184,6 +184,7 @@ pub fn moves(visits: &[Visit]) -> Vec<HistoryMove> {
             from: Some(from),
             to,
             at,
+            tier: v.tier,
         };
         out.push(mv(Status::Agendado, Status::Checkin, v.arrival));
         out.push(mv(Status::Checkin, Status::EmAtendimento, v.call));
@@ -240,7 +241,7 @@ pub fn replay_day(history: &[HistoryMove], today: &[Visit], tick: i64) -> Vec<Pr
                     procedure_id: Some(w.procedure_id),
                     elapsed_minutes: (t - w.call) as f64 / MIN as f64,
                 });
-            if let Some(range) = times.estimate(v.doctor_id, &ahead, in_progress) {
+            if let Some(range) = times.estimate_for(v.doctor_id, v.tier, &ahead, in_progress) {
                 out.push(Prediction {
                     at_checkin: t == v.arrival,
                     ahead: ahead.len(),

@@ -10,9 +10,10 @@
 //!
 //! A waiting patient's wait is what is left of the doctor's current cycle (from their latest
 //! call of the day, whether that visit is still going or not) plus one cycle per person ahead
-//! of them. Each person ahead draws from their own procedure's cycles with this
-//! doctor when there are enough of them, else from the doctor's; the sum is simulated by
-//! resampling (a fixed seed, so the same history always gives the same answer), and its 50th
+//! of them, plus a cycle for each patient of a higher priority who arrives meanwhile (at the
+//! rate the doctor's history shows) and is called first. Each person ahead draws from their
+//! own procedure's cycles with this doctor when there are enough of them, else from the
+//! doctor's; the sum is simulated by resampling (a fixed seed, so the same history always gives the same answer), and its 50th
 //! and 90th percentiles are the range. Without enough history for the doctor there is no
 //! estimate. `docs/wait-estimate.md` reports its measured error.
 
@@ -31,6 +32,8 @@ const MIN_CYCLE: f64 = 0.5;
 const MAX_CYCLE: f64 = 240.0;
 /// Resampled sums per estimate.
 const DRAWS: usize = 1_000;
+/// At most this many overtakers are simulated in one draw.
+const MAX_OVERTAKERS: usize = 30;
 
 /// One row of the status history, as the estimate reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,8 @@ pub struct HistoryMove {
     pub to: Status,
     /// Milliseconds since the epoch.
     pub at: i64,
+    /// The appointment's priority tier (1, 2 or 3), for the rate of patients who overtake.
+    pub tier: i64,
 }
 
 /// Recent cycles, in minutes, per doctor and per (doctor, procedure).
@@ -49,6 +54,8 @@ pub struct HistoryMove {
 pub struct ServiceTimes {
     by_doctor: HashMap<i64, Vec<f64>>,
     by_pair: HashMap<(i64, i64), Vec<f64>>,
+    /// Check-ins per working minute of each doctor, by priority tier (1 and 2).
+    arrivals: HashMap<(i64, i64), f64>,
 }
 
 /// A P50–P90 range of minutes.
@@ -84,9 +91,23 @@ impl ServiceTimes {
         let mut calls: HashMap<i64, Vec<Call>> = HashMap::new();
         let mut open: HashMap<i64, (i64, usize)> = HashMap::new();
         let mut checked_in: HashMap<i64, i64> = HashMap::new();
+        let mut priority_checkins: HashMap<(i64, i64), f64> = HashMap::new();
+        // Each doctor's working span per day: first call to last move out of a visit.
+        let mut spans: HashMap<(i64, i64), (i64, i64)> = HashMap::new();
         for m in sorted {
             if m.to == Status::Checkin {
                 checked_in.insert(m.appointment_id, m.at);
+                if let (Some(doctor), 1 | 2) = (m.doctor_id, m.tier) {
+                    *priority_checkins.entry((doctor, m.tier)).or_default() += 1.0;
+                }
+            }
+            if let Some(doctor) = m.doctor_id
+                && (m.to == Status::EmAtendimento || m.from == Some(Status::EmAtendimento))
+            {
+                let span = spans
+                    .entry((doctor, m.at.div_euclid(86_400_000)))
+                    .or_insert((m.at, m.at));
+                span.1 = span.1.max(m.at);
             }
             if m.to == Status::EmAtendimento {
                 let Some(doctor) = m.doctor_id else { continue };
@@ -108,6 +129,15 @@ impl ServiceTimes {
             }
         }
         let mut times = ServiceTimes::default();
+        let mut working: HashMap<i64, f64> = HashMap::new();
+        for ((doctor, _), (first, last)) in spans {
+            *working.entry(doctor).or_default() += (last - first) as f64 / 60_000.0;
+        }
+        for ((doctor, tier), count) in priority_checkins {
+            if let Some(minutes) = working.get(&doctor).filter(|m| **m >= 60.0) {
+                times.arrivals.insert((doctor, tier), count / minutes);
+            }
+        }
         for (doctor, list) in calls {
             for (i, call) in list.iter().enumerate() {
                 let Some(finished) = call.finished_at else {
@@ -164,27 +194,55 @@ impl ServiceTimes {
     }
 
     /// The wait of a patient of `doctor_id` with the procedures of the people ahead of them
-    /// (in order) and the visit in progress, if any. `None` without enough history.
+    /// (in order) and the doctor's current cycle, if any, counting no one who may still
+    /// overtake them (see [`ServiceTimes::estimate_for`]). `None` without enough history.
     pub fn estimate(
         &self,
         doctor_id: i64,
         ahead: &[Option<i64>],
         in_progress: Option<InProgress>,
     ) -> Option<Range> {
-        if self.of_doctor(doctor_id).len() < MIN_DOCTOR_SAMPLES {
+        self.estimate_for(doctor_id, 1, ahead, in_progress)
+    }
+
+    /// Like [`ServiceTimes::estimate`] for a patient of priority `tier`: while they wait,
+    /// patients of a higher priority keep arriving at the doctor's measured rate and are
+    /// called before them, each adding a cycle.
+    pub fn estimate_for(
+        &self,
+        doctor_id: i64,
+        tier: i64,
+        ahead: &[Option<i64>],
+        in_progress: Option<InProgress>,
+    ) -> Option<Range> {
+        let all = self.of_doctor(doctor_id);
+        if all.len() < MIN_DOCTOR_SAMPLES {
             return None;
         }
+        let overtakers: f64 = (1..tier)
+            .filter_map(|t| self.arrivals.get(&(doctor_id, t)))
+            .sum();
         let pools: Vec<&[f64]> = ahead.iter().map(|p| self.pool(doctor_id, *p)).collect();
         let current = in_progress.map(|c| (self.pool(doctor_id, c.procedure_id), c));
-        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ (ahead.len() as u64).wrapping_mul(31));
+        let mut rng = XorShift(
+            0x9E37_79B9_7F4A_7C15 ^ (ahead.len() as u64).wrapping_mul(31) ^ (tier as u64) << 40,
+        );
         let mut sums = Vec::with_capacity(DRAWS);
         for _ in 0..DRAWS {
             let mut total = 0.0;
+            let mut extra = 0usize;
             if let Some((pool, visit)) = current {
-                total += remaining(pool, visit.elapsed_minutes, &mut rng);
+                let left = remaining(pool, visit.elapsed_minutes, &mut rng);
+                total += left;
+                extra += rng.poisson(overtakers * left);
             }
-            for pool in &pools {
-                total += pool[rng.below(pool.len())];
+            let mut i = 0;
+            while i < pools.len() + extra && i < pools.len() + MAX_OVERTAKERS {
+                let pool = pools.get(i).copied().unwrap_or(all);
+                let cycle = pool[rng.below(pool.len())];
+                total += cycle;
+                extra += rng.poisson(overtakers * cycle);
+                i += 1;
             }
             sums.push(total);
         }
@@ -230,6 +288,26 @@ impl XorShift {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+
+    /// A uniform draw in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A Poisson draw of mean `mean` (Knuth's method; the means here are small).
+    fn poisson(&mut self, mean: f64) -> usize {
+        if mean <= 0.0 {
+            return 0;
+        }
+        let limit = (-mean.min(30.0)).exp();
+        let mut product = self.unit();
+        let mut count = 0;
+        while product > limit && count < MAX_OVERTAKERS {
+            product *= self.unit();
+            count += 1;
+        }
+        count
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +331,7 @@ mod tests {
                 from,
                 to,
                 at,
+                tier: 3,
             };
             moves.push(mv(Some(Status::Agendado), Status::Checkin, at - 30 * MIN));
             moves.push(mv(Some(Status::Checkin), Status::EmAtendimento, at));
@@ -301,6 +380,7 @@ mod tests {
             from: Some(Status::Checkin),
             to: Status::EmAtendimento,
             at: 5 * 60 * MIN,
+            tier: 3,
         });
         moves.push(HistoryMove {
             appointment_id: 99,
@@ -309,6 +389,7 @@ mod tests {
             from: Some(Status::EmAtendimento),
             to: Status::Checkin,
             at: 5 * 60 * MIN + 3 * MIN,
+            tier: 3,
         });
         let times = ServiceTimes::from_history(&moves);
         assert_eq!(times.of_doctor(1), &[10.0, 12.0]);
@@ -381,6 +462,28 @@ mod tests {
         let unknown = times.estimate(1, &[Some(99)], None).unwrap();
         assert_eq!(unknown.p90, 31, "{unknown:?}");
         assert!(unknown.p50 == 6 || unknown.p50 >= 30, "{unknown:?}");
+    }
+
+    #[test]
+    fn patients_with_priority_arriving_meanwhile_lengthen_a_normal_patients_wait() {
+        let minutes: Vec<i64> = vec![14; 40];
+        let mut moves = day(1, 0, &minutes);
+        // Half of the patients had legal priority.
+        for m in &mut moves {
+            if m.appointment_id % 2 == 0 {
+                m.tier = 2;
+            }
+        }
+        let times = ServiceTimes::from_history(&moves);
+        let plain = times.estimate(1, &[None, None], None).unwrap();
+        let normal = times.estimate_for(1, 3, &[None, None], None).unwrap();
+        let priority = times.estimate_for(1, 2, &[None, None], None).unwrap();
+        assert_eq!(plain, Range { p50: 30, p90: 30 });
+        assert_eq!(priority, plain, "nobody overtakes a tier-2 patient here");
+        assert!(
+            normal.p50 > plain.p50 && normal.p90 > normal.p50,
+            "{normal:?}"
+        );
     }
 
     #[test]
