@@ -10,6 +10,7 @@ import { useToast } from '../components/Toasts';
 import { PriorityBadge, StatusBadge } from '../components/Badges';
 import { MoveButton } from '../components/MoveButton';
 import { StatusLinkButton } from '../components/StatusLinkButton';
+import { RecallButton } from '../components/RecallButton';
 import { CheckinDialog } from '../components/CheckinDialog';
 import { BookingForm } from '../components/BookingForm';
 import { appointmentOf, isNotOlder, loadAll } from '../live/lists';
@@ -158,6 +159,7 @@ export function Agenda() {
                     </span>
                     <span className="actions">
                       <StatusLinkButton appointment={a} />
+                      {a.status.name === STATUS.EM_ATENDIMENTO && <RecallButton appointment={a} />}
                       {agendaMoves(a.status.name).map((move) => (
                         <MoveButton
                           key={move.label}
