@@ -8,7 +8,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ErrorBody, ErrorMessage};
 
-use super::{account, appointments, auth, doctors, events, ops, patients, procedures, status};
+use super::{
+    account, appointments, auth, doctors, events, ops, patients, procedures, self_checkin, status,
+    status_link,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +28,8 @@ use super::{account, appointments, auth, doctors, events, ops, patients, procedu
         appointments::create, appointments::list, appointments::queue, appointments::calls,
         appointments::get_one, appointments::edit, appointments::remove, appointments::reschedule,
         status::change_status,
+        status_link::create_link, status_link::revoke_links, status_link::public_status,
+        status_link::recall, self_checkin::self_checkin,
         events::since,
         ops::healthz, ops::readyz, ops::metrics,
     ),

@@ -9,5 +9,6 @@ mod clinic_day;
 mod events;
 mod helpers;
 mod ops;
+mod patient_loop;
 mod resources;
 mod status;

@@ -9,6 +9,8 @@ import { Queue } from './pages/Queue';
 import { Painel } from './pages/Painel';
 import { ApiAccess } from './pages/ApiAccess';
 import { Patients } from './pages/Patients';
+import { PatientStatus } from './pages/PatientStatus';
+import { Totem } from './pages/Totem';
 import './styles.css';
 
 createRoot(document.getElementById('root')!).render(
@@ -18,6 +20,8 @@ createRoot(document.getElementById('root')!).render(
         <Routes>
           <Route path="/entrar" element={<Login />} />
           <Route path="/painel" element={<Painel />} />
+          <Route path="/totem" element={<Totem />} />
+          <Route path="/p/:token" element={<PatientStatus />} />
           <Route element={<StaffShell />}>
             <Route path="/agenda" element={<Agenda />} />
             <Route path="/fila" element={<Queue />} />

@@ -1,13 +1,7 @@
 // Small display helpers shared by the screens.
 
 /** "João da Silva Santos" → "João S.": the panel shows no full names in the waiting room. */
-export function panelName(fullName: string | null | undefined): string {
-  const parts = (fullName ?? '').trim().split(/\s+/).filter(Boolean);
-  if (parts.length === 0) return '—';
-  const first = parts[0];
-  const last = parts.length > 1 ? parts[parts.length - 1] : '';
-  return last ? `${first} ${last[0].toLocaleUpperCase('pt-BR')}.` : first;
-}
+export { callName as panelName } from './callName';
 
 /** "2026-11-26" → "quinta-feira, 26 de novembro". The date is a calendar day, not an instant. */
 export function formatDay(isoDay: string): string {
