@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::jwt::Tokens;
 use crate::auth::throttle::LoginThrottle;
 use crate::events::EventLog;
+use crate::events::delivery::LogHealth;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -16,4 +17,6 @@ pub struct AppState {
     pub events: EventLog,
     pub metrics: Arc<Metrics>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Whether this node can read the event log (`/readyz`).
+    pub log_health: Arc<LogHealth>,
 }
