@@ -328,7 +328,7 @@ impl Delivery {
                     sockets = failed.len(),
                     event,
                     seq = row.seq,
-                    "some sockets missed an event"
+                    "some sockets missed a broadcast"
                 );
             }
             Err(error) => {

@@ -2,7 +2,7 @@
 // the database and the broadcast: a second process (standing in for another node, or for this
 // node before a crash) writes an event row straight into the log inside an open transaction.
 // Nothing may reach a socket while that transaction is open or after it rolls back; once it
-// commits, the relay must broadcast it without being told.
+// commits, the node's delivery must emit it without being told (its safety-net poll).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,7 +34,13 @@ function openWriter(server, accountId) {
   const exited = once(child, 'exit');
   const lines = [];
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => lines.push(...chunk.split('\n').filter(Boolean)));
+  // A line may arrive in several chunks: only complete lines count.
+  let partial = '';
+  child.stdout.on('data', (chunk) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop();
+    lines.push(...parts.filter(Boolean));
+  });
   const line = async (prefix) => {
     for (let i = 0; i < 200; i++) {
       const found = lines.find((l) => l.startsWith(prefix));
@@ -44,7 +50,7 @@ function openWriter(server, accountId) {
     throw new Error(`writer printed no '${prefix}' (got ${lines.join(' | ')})`);
   };
   return {
-    async seq() { return Number((await line('seq')).split(' ')[1]); },
+    async seq() { return Number((await line('seq ')).split(' ')[1]); },
     async finish(word) { child.stdin.end(`${word}\n`); await line('done'); await exited; },
   };
 }
