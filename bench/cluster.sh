@@ -58,7 +58,7 @@ start_node() { # index → prints pid
 
 account() { # email
   "$FILA" accounts create --name "Clínica Bench" --email "$1" --password bench-password-123 \
-    --database-url "$DB" >/dev/null
+    --database-url "$DB" >/dev/null 2>&1
 }
 
 echo "| nodes | change taken by node | clients (all nodes) | changes | last client p50 / p99 / max (ms) |"

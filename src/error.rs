@@ -298,3 +298,36 @@ impl Problems {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_with_retry_after_whichever_layer_it_crossed() {
+        let direct = ApiError::from(sqlx::Error::PoolTimedOut);
+        let wrapped = ApiError::from(
+            anyhow::Error::new(sqlx::Error::Io(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            )))
+            .context("committing"),
+        );
+        for error in [direct, wrapped] {
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER),
+                Some(&header::HeaderValue::from(RETRY_AFTER_SECS))
+            );
+        }
+    }
+
+    #[test]
+    fn other_database_failures_stay_internal() {
+        let error = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(
+            error.into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}

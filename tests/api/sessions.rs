@@ -1,18 +1,10 @@
 //! Sessions: logout, password change, key revocation and the token's account, on REST.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::auth::claims;
 use crate::helpers::{PASSWORD, TestApp};
-
-fn claims(token: &str) -> Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).expect("jwt payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("claims json")
-}
 
 async fn refresh(app: &TestApp, token: &str) -> StatusCode {
     app.call(Method::POST, "/api/auth/refresh", Some(token), None)
