@@ -3,7 +3,8 @@
 //! For each account with sockets on this node it keeps the last `seq` it emitted, reads newer
 //! rows of that account in `seq` order and emits them to its local room. Nothing is marked in
 //! the log and no node speaks for another: every node tails the log for its own clients. A new
-//! account's cursor starts at the account's latest `seq` (its clients fill anything older from
+//! account's cursor starts at the account's latest `seq` as its first socket's handshake read
+//! it, before the socket joined the room (its clients fill anything older from
 //! `GET /api/events`, as after any reconnect).
 //!
 //! It is woken by the database: on PostgreSQL a dedicated connection `LISTEN`s to the
@@ -15,7 +16,7 @@
 //! [`STALL_LIMIT`] it disconnects its sockets, so clients reconnect (to any node) and fill the
 //! gap from `GET /api/events`. It resumes by itself once the database answers again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
@@ -120,6 +121,8 @@ pub struct Delivery {
     controls_seen: HashMap<i64, i64>,
     /// Whether this node's sockets were dropped for the current outage.
     dropped: bool,
+    /// Accounts whose new cursor must be read from at once.
+    pending_reads: HashSet<i64>,
 }
 
 impl Delivery {
@@ -141,6 +144,7 @@ impl Delivery {
             cursors: HashMap::new(),
             controls_seen: HashMap::new(),
             dropped: false,
+            pending_reads: HashSet::new(),
         }
     }
 
@@ -223,9 +227,10 @@ impl Delivery {
     async fn round(
         &mut self,
         all: bool,
-        accounts: &std::collections::HashSet<i64>,
+        accounts: &HashSet<i64>,
         control: bool,
     ) -> anyhow::Result<()> {
+        let starts = self.io.presence().take_starts();
         let present = self.io.presence().accounts();
         self.cursors.retain(|account, _| present.contains(account));
         let mut conn = None;
@@ -233,20 +238,28 @@ impl Delivery {
             if self.cursors.contains_key(&account_id) {
                 continue;
             }
-            let conn = match &mut conn {
-                Some(conn) => conn,
-                None => conn.insert(self.store.pool().acquire().await?),
+            // A new account starts at the `seq` its first sockets read at their handshake,
+            // before they joined the room: everything after it reaches them.
+            let start = match starts.get(&account_id) {
+                Some(&seq) => seq,
+                None => {
+                    let conn = match &mut conn {
+                        Some(conn) => conn,
+                        None => conn.insert(self.store.pool().acquire().await?),
+                    };
+                    store::events::last_seq(conn, account_id).await?
+                }
             };
-            // The socket joined its room before it was counted, so everything after this
-            // `seq` reaches it.
-            let last = store::events::last_seq(conn, account_id).await?;
-            self.cursors.insert(account_id, last);
+            self.cursors.insert(account_id, start);
+            // Rows may already be waiting after it.
+            self.pending_reads.insert(account_id);
         }
+        let fresh = std::mem::take(&mut self.pending_reads);
         let wanted: Vec<i64> = self
             .cursors
             .keys()
             .copied()
-            .filter(|account| all || accounts.contains(account))
+            .filter(|account| all || accounts.contains(account) || fresh.contains(account))
             .collect();
         for account_id in wanted {
             let conn = match &mut conn {
@@ -441,6 +454,7 @@ mod tests {
             api_key_id,
             session_id: session.into(),
             exp: 0,
+            seq_at_handshake: 0,
         }
     }
 

@@ -28,7 +28,7 @@ use crate::auth::jwt::{TokenError, Tokens};
 use crate::auth::session::{self, SessionError};
 use crate::domain::time::now_ms;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// The Socket.IO room of an account.
 pub fn room(account_id: i64) -> String {
@@ -73,17 +73,27 @@ pub struct SocketAuth {
     pub session_id: String,
     /// When the token expires, in seconds since the epoch.
     pub exp: i64,
+    /// The account's latest `seq` when the handshake was checked, before the socket joined
+    /// its room: everything after it must reach the socket.
+    pub seq_at_handshake: i64,
 }
 
 /// The accounts that have sockets on this node, with how many.
 #[derive(Debug, Default)]
 pub struct Presence {
     counts: Mutex<HashMap<i64, usize>>,
+    /// Per account, the lowest `seq_at_handshake` of sockets that arrived since the delivery
+    /// last looked: where a new cursor starts.
+    starts: Mutex<HashMap<i64, i64>>,
     arrived: Notify,
 }
 
 impl Presence {
-    fn arrive(&self, account_id: i64) {
+    fn arrive(&self, account_id: i64, seq_at_handshake: i64) {
+        if let Ok(mut starts) = self.starts.lock() {
+            let start = starts.entry(account_id).or_insert(seq_at_handshake);
+            *start = (*start).min(seq_at_handshake);
+        }
         let first = self.counts.lock().is_ok_and(|mut counts| {
             let count = counts.entry(account_id).or_default();
             *count += 1;
@@ -92,6 +102,14 @@ impl Presence {
         if first {
             self.arrived.notify_one();
         }
+    }
+
+    /// Takes the start `seq`s recorded by sockets that arrived since the last call.
+    pub fn take_starts(&self) -> HashMap<i64, i64> {
+        self.starts
+            .lock()
+            .map(|mut starts| std::mem::take(&mut *starts))
+            .unwrap_or_default()
     }
 
     fn leave(&self, account_id: i64) {
@@ -310,8 +328,14 @@ async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or(TokenError::Missing)?;
     let claims = state.tokens.verify(&token)?;
-    let session_id = match session::check(&state.store, &claims).await {
-        Ok(sid) => sid,
+    let checked = async {
+        let session_id = session::check(&state.store, &claims).await?;
+        let mut conn = state.store.pool().acquire().await?;
+        let seq = store::events::last_seq(&mut conn, claims.account_id).await?;
+        Ok::<_, SessionError>((session_id, seq))
+    };
+    let (session_id, seq_at_handshake) = match checked.await {
+        Ok(checked) => checked,
         Err(SessionError::Refused) => return Err(TokenError::Invalid.into()),
         Err(SessionError::Database(error)) => {
             tracing::warn!(error = %error, "socket handshake: session check failed");
@@ -324,6 +348,7 @@ async fn authenticate(
         api_key_id: claims.api_key_id,
         session_id,
         exp: claims.exp,
+        seq_at_handshake,
     });
     Ok(())
 }
@@ -334,10 +359,11 @@ async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<Gateway
         return;
     };
     let account_id = auth.account_id;
-    // Join first, then count: the delivery starts a new account's cursor after the join, so
-    // a connected socket never misses an event without seeing a `seq` gap.
+    // Join first, then count: a new account's cursor starts at the `seq` read during the
+    // handshake, before the join, so every event committed after it reaches this socket (what
+    // came before, the client reads from `/api/events` on connect).
     socket.join(room(account_id));
-    state.presence.arrive(account_id);
+    state.presence.arrive(account_id, auth.seq_at_handshake);
     state.metrics.socket_connected();
     tracing::debug!(account_id, sid = %socket.id, "socket connected");
     let metrics = state.metrics.clone();

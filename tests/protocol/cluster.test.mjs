@@ -356,7 +356,7 @@ test('revoking a key cuts off its socket and its REST client on two nodes within
   assert.equal((await one.api('GET', '/api/appointments', undefined, keyToken)).status, 200);
 
   const revokedAt = Date.now();
-  const gone = [waitForDisconnect(keyOnOne, 1000), waitForDisconnect(keyOnTwo, 1000)];
+  const gone = [keyOnOne, keyOnTwo].map((socket) => waitForDisconnect(socket, 5000).then((reason) => ({ reason, ms: Date.now() - revokedAt })));
   const revoked = await one.api('DELETE', `/api/api-keys/${created.body.id}`, undefined, c.a.token);
   assert.equal(revoked.status, 200);
   for (const node of [one, two]) {
@@ -365,8 +365,10 @@ test('revoking a key cuts off its socket and its REST client on two nodes within
     assert.equal(res.body.message, 'invalid token');
     assert.equal((await node.api('POST', '/api/auth/refresh', undefined, keyToken)).status, 401);
   }
-  assert.deepEqual(await Promise.all(gone), ['io server disconnect', 'io server disconnect']);
-  assert.ok(Date.now() - revokedAt < 1000, `cut off in ${Date.now() - revokedAt} ms`);
+  for (const { reason, ms } of await Promise.all(gone)) {
+    assert.equal(reason, 'io server disconnect');
+    assert.ok(ms < 1000, `cut off ${ms} ms after the revocation`);
+  }
   await assert.rejects(two.connect(keyToken), (err) => err.message === 'invalid token');
   assert.ok(master.connected, "the master's own socket stays");
 
@@ -374,19 +376,23 @@ test('revoking a key cuts off its socket and its REST client on two nodes within
   const other = await two.login(c.a.email, c.a.password);
   const otherSocket = await one.connect(other);
   const mine = [await one.connect(c.a.token), master];
-  const loggedOut = mine.map((s) => waitForDisconnect(s, 1000));
+  const loggedOut = mine.map((s) => waitForDisconnect(s, 5000).then(() => Date.now()));
+  const loggedOutAt = Date.now();
   assert.equal((await one.api('POST', '/api/auth/logout', undefined, c.a.token)).status, 204);
-  await Promise.all(loggedOut);
+  for (const at of await Promise.all(loggedOut)) assert.ok(at - loggedOutAt < 1000, `logout cut a socket off after ${at - loggedOutAt} ms`);
   assert.equal((await two.api('GET', '/api/doctors', undefined, c.a.token)).status, 401);
   assert.ok(otherSocket.connected);
 
   // Password change from one session: the user's other sessions go, this one stays.
   const third = await one.login(c.a.email, c.a.password);
   const thirdSocket = await two.connect(third);
-  const otherGone = waitForDisconnect(otherSocket, 1000);
+  // Measured from the answer: hashing the new password takes a while in a debug build.
+  const otherGone = waitForDisconnect(otherSocket, 10_000).then(() => Date.now());
   const changed = await two.api('POST', '/api/auth/password', { currentPassword: c.a.password, newPassword: 'outra-senha-forte' }, third);
   assert.equal(changed.status, 204);
-  await otherGone;
+  const changedAt = Date.now();
+  const cutAfter = (await otherGone) - changedAt;
+  assert.ok(cutAfter < 1000, `the password change cut the other session off after ${cutAfter} ms`);
   assert.equal((await one.api('GET', '/api/doctors', undefined, other)).status, 401);
   await sleep(300);
   assert.ok(thirdSocket.connected, 'the session that changed the password stays');
