@@ -13,9 +13,8 @@ mod patients;
 mod procedures;
 mod self_checkin;
 mod status;
-pub mod web;
 mod status_link;
-
+pub mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};

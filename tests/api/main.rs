@@ -11,4 +11,5 @@ mod helpers;
 mod ops;
 mod patient_loop;
 mod resources;
+mod sessions;
 mod status;
