@@ -43,6 +43,8 @@ before(async () => {
   staff = await newPage(browser);
   painel = await newPage(browser);
   await loginThroughForm(staff, server.base, A.email, A.password, '/fila');
+  // Starting the browser may take longer than the 10-second token: log in again first.
+  api = await Api.login(server.base, A.email, A.password);
   panelKey = await api.post('/api/api-keys', { name: 'Painel' });
   await painel.goto(`${server.base}/painel`);
   await painel.fill('input[name="apiKey"]', panelKey.key);
