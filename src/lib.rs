@@ -13,6 +13,8 @@
 //! - [`store`]: all SQL, one module per aggregate, every query scoped by account.
 //! - [`events`]: status change → listener → outgoing events → durable log → relay.
 //! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry).
+//! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline.
+//! - [`limits`]: length limits of the text the API keeps.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
 //! - [`demo`]: the demo clinic of `fila serve --demo`.
 
@@ -24,9 +26,11 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod realtime;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod store;

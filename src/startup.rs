@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use rand::RngCore;
@@ -9,12 +10,14 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Tokens;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::password::{Hashing, HashingLimits};
+use crate::auth::throttle::Throttle;
 use crate::config::{CreateAccountArgs, ServeArgs};
 use crate::events::EventLog;
 use crate::events::relay::Relay;
 use crate::metrics::Metrics;
 use crate::realtime::{self, GatewayState, Io};
+use crate::serve::{self, ServeLimits};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::{accounts, demo, http};
@@ -26,6 +29,8 @@ pub struct Application {
     relay: Relay,
     io: Io,
     state: AppState,
+    limits: ServeLimits,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -33,8 +38,12 @@ impl Application {
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Application> {
         let store = Store::connect(&args.database_url).await?;
         let secret = jwt_secret(&store, args).await?;
-        let tokens = Arc::new(Tokens::new(&secret, args.token_ttl));
+        let tokens = Arc::new(
+            Tokens::new(&secret, args.token_ttl)
+                .with_max_session(args.safety.max_session_hours * 3600),
+        );
         let metrics = Arc::new(Metrics::new());
+        metrics.set_on_main_port(args.safety.metrics_on_main_port);
         let (gateway, expirations) = GatewayState::new(tokens.clone(), metrics.clone());
         let events = EventLog::new();
         let state = AppState {
@@ -42,7 +51,8 @@ impl Application {
             tokens,
             events: events.clone(),
             metrics: metrics.clone(),
-            login_throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(Throttle::new()),
+            hashing: Arc::new(Hashing::new(HashingLimits::for_this_machine())),
         };
         let router = http::router(state.clone(), &args.web_dir);
         let (router, io) = match &args.redis_url {
@@ -56,6 +66,8 @@ impl Application {
             }
         };
         let router = router.layer(axum::middleware::map_request(realtime::detach_handshake));
+        let counted = io.clone();
+        metrics.count_sockets_with(move || connected_sockets(&counted));
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
         let relay = Relay::new(
@@ -68,12 +80,29 @@ impl Application {
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
+        let metrics_listener = match args.safety.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding --metrics-listen {addr}"))?,
+            ),
+            None => None,
+        };
+        let limits = ServeLimits {
+            max_connections: usize::try_from(args.safety.max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(args.safety.header_timeout),
+            request_timeout: Duration::from_secs(args.safety.request_timeout),
+            shutdown_timeout: Duration::from_secs(args.safety.shutdown_timeout),
+            ..ServeLimits::default()
+        };
         Ok(Application {
             listener,
             router,
             relay,
             io,
             state,
+            limits,
+            metrics_listener,
         })
     }
 
@@ -81,40 +110,104 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
+    /// The address of `--metrics-listen`, when set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, releases the relay lease and
-    /// closes the sockets.
+    /// Serves until `shutdown` resolves, then stops in an order that cannot lose or misfire an
+    /// event: the listener closes; the relay stops (a row it had not yet marked goes out
+    /// from the log on the next start); only then are the sockets closed, so nothing emits
+    /// into a closed gateway; open requests finish within `--shutdown-timeout`; the relay
+    /// lease is released.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let relay_task = tokio::spawn(self.relay.clone().run());
+        let throttle = self.state.throttle.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                throttle.sweep();
+            }
+        });
+        let stopped = tokio_util::sync::CancellationToken::new();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let stopped = stopped.clone();
+            tokio::spawn(serve::serve(
+                listener,
+                http::metrics_only(self.state.metrics.clone()),
+                ServeLimits {
+                    max_connections: 64,
+                    reserve_connections: 0,
+                    ..self.limits
+                },
+                self.state.metrics.clone(),
+                async move { stopped.cancelled().await },
+            ))
+        });
         let io = self.io.clone();
-        // Open sockets would hold a graceful shutdown forever: close them once it begins.
         let shutdown = async move {
             shutdown.await;
+            relay_task.abort();
+            let _ = relay_task.await;
+            // Open sockets would hold a graceful shutdown forever: close them once the relay
+            // can no longer emit to them.
             io.close().await;
         };
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP");
-        relay_task.abort();
+        serve::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            self.state.metrics.clone(),
+            shutdown,
+        )
+        .await;
+        sweeper.abort();
+        stopped.cancel();
+        if let Some(task) = metrics_server {
+            let _ = task.await;
+        }
         self.relay.release().await;
-        result
+        Ok(())
     }
 }
 
-/// The signing secret: given, or generated once and kept in the database (so nodes share it).
+/// The sockets connected to this node now.
+fn connected_sockets(io: &Io) -> i64 {
+    let count = match io {
+        Io::Local(io) => io.of("/").map_or(0, |ns| ns.sockets().len()),
+        Io::Redis(io) => io.of("/").map_or(0, |ns| ns.local().sockets().len()),
+    };
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
+
+/// The signing secret: from `--jwt-secret` (or `FILA_JWT_SECRET`), from the first line of
+/// `--jwt-secret-file`, or else generated once and kept in the database (so nodes share it).
 async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = &args.jwt_secret {
         let bytes = secret.expose_secret().as_bytes().to_vec();
         anyhow::ensure!(
             bytes.len() >= 16,
             "--jwt-secret must have at least 16 characters"
+        );
+        return Ok(bytes);
+    }
+    if let Some(path) = &args.safety.jwt_secret_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --jwt-secret-file {}", path.display()))?;
+        let bytes = text.lines().next().unwrap_or("").trim().as_bytes().to_vec();
+        anyhow::ensure!(
+            bytes.len() >= 16,
+            "--jwt-secret-file must hold at least 16 characters"
         );
         return Ok(bytes);
     }
@@ -129,7 +222,18 @@ async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> 
 }
 
 /// `fila serve`.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+    let open_files = serve::raise_open_file_limit();
+    // Room for the database, the log and the metrics listener besides the connections.
+    let room = open_files.saturating_sub(256).max(16);
+    if args.safety.max_connections > room {
+        tracing::warn!(
+            max_connections = args.safety.max_connections,
+            open_files,
+            "--max-connections is over what the open-file limit allows: using {room}"
+        );
+        args.safety.max_connections = room;
+    }
     let app = Application::build(&args).await?;
     let addr = app.local_addr()?;
     if !args.web_dir.join("index.html").exists() {
@@ -141,6 +245,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     println!("Fila is running at http://{addr}");
+    if let Some(metrics) = app.metrics_addr() {
+        println!("Metrics at http://{metrics}/metrics");
+    }
     if let Some(login) = demo_login {
         println!(
             "Demo clinic ready. Log in at http://{addr}/entrar with {} / {}",

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::domain::time::{format_ms, now_ms, today, zone_name};
 use crate::error::{ApiError, ApiJson, ApiResult, Problems};
+use crate::limits::{CLINIC_NAME_MAX, check_len};
 use crate::state::AppState;
 use crate::store;
 
@@ -87,6 +88,7 @@ pub async fn update_account(
         .unwrap_or(current.wait_alert_minutes);
     let mut problems = Problems::new();
     problems.check(!name.is_empty(), "name must not be empty");
+    check_len(&mut problems, "name", &name, CLINIC_NAME_MAX);
     problems.check(
         (1..=1440).contains(&warn),
         "waitWarnMinutes must be between 1 and 1440",

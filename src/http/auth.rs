@@ -1,15 +1,21 @@
 //! Login, API-key exchange, token refresh, `me`, and the master user's API keys.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{AuthUser, api_key, password};
+use crate::auth::jwt::Claims;
+use crate::auth::password::{self, HashError};
+use crate::auth::{AuthUser, api_key};
 use crate::domain::time::{format_ms, now_ms};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
+use crate::limits::{API_KEY_MAX, EMAIL_MAX, KEY_NAME_MAX, PASSWORD_MAX, check_len};
 use crate::model::{ApiKey, TokenResponse};
 use crate::state::AppState;
 use crate::store::{self, api_keys::ApiKeyRow};
@@ -62,6 +68,35 @@ pub struct Me {
     pub api_key_id: Option<i64>,
 }
 
+/// The address the request came from (the TCP peer; no forwarding header is trusted).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => ApiError::Busy(
+                "the server is busy checking passwords: try again shortly".into(),
+                std::time::Duration::from_secs(1),
+            ),
+            HashError::Failed(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 fn token_response(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<TokenResponse>> {
     Ok(ApiJson(TokenResponse {
         access_token: state
@@ -75,27 +110,36 @@ fn token_response(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<TokenRe
 /// Email and password for an access token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password"),
-        (status = 429, description = "Too many wrong passwords for this email: wait 15 minutes")))]
+        (status = 429, description = "Too many wrong passwords from this network or for this email: wait `Retry-After` seconds"),
+        (status = 503, description = "Too many password checks at once: wait `Retry-After` seconds")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
+    let mut problems = Problems::new();
+    check_len(&mut problems, "email", &body.email, EMAIL_MAX);
+    check_len(&mut problems, "password", &body.password, PASSWORD_MAX);
+    problems.into_result()?;
     let email = body.email.trim().to_lowercase();
-    if !state.login_throttle.allows(&email) {
-        return Err(ApiError::TooManyRequests);
-    }
+    let attempt = state
+        .throttle
+        .login(&email, ip)
+        .map_err(ApiError::TooManyRequests)?;
     let user =
         store::accounts::user_by_email(&mut *state.store.pool().acquire().await?, &email).await?;
     let stored = match &user {
         Some(u) => u.password_hash.clone(),
         None => password::dummy_hash().await.to_string(),
     };
-    let matches = password::verify(body.password, stored)
-        .await
-        .unwrap_or(false);
+    let matches = match state.hashing.verify(body.password, stored).await {
+        Ok(matches) => matches,
+        Err(HashError::Failed(_)) => false,
+        Err(busy) => return Err(busy.into()),
+    };
     match user {
         Some(u) if matches => {
-            state.login_throttle.succeeded(&email);
+            attempt.succeeded();
             token_response(
                 &state,
                 AuthUser {
@@ -106,7 +150,7 @@ pub async fn login(
             )
         }
         _ => {
-            state.login_throttle.failed(&email);
+            attempt.failed();
             Err(ApiError::Unauthorized("invalid email or password".into()))
         }
     }
@@ -114,16 +158,28 @@ pub async fn login(
 
 /// An API key for an access token (integrations, the TV panel).
 #[utoipa::path(post, path = "/api/auth/token", tag = "auth", request_body = TokenBody,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "Unknown or revoked key")))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "Unknown or revoked key"),
+        (status = 429, description = "Too many unknown keys from this network or with this prefix: wait `Retry-After` seconds")))]
 pub async fn token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
-    let digest = api_key::digest(body.api_key.trim());
+    let mut problems = Problems::new();
+    check_len(&mut problems, "apiKey", &body.api_key, API_KEY_MAX);
+    problems.into_result()?;
+    let api_key = body.api_key.trim();
+    let attempt = state
+        .throttle
+        .token(api_key, ip)
+        .map_err(ApiError::TooManyRequests)?;
+    let digest = api_key::digest(api_key);
     let mut conn = state.store.pool().acquire().await?;
-    let key = store::api_keys::use_by_hash(&mut conn, &digest, now_ms())
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("invalid api key".into()))?;
+    let Some(key) = store::api_keys::use_by_hash(&mut conn, &digest, now_ms()).await? else {
+        attempt.failed();
+        return Err(ApiError::Unauthorized("invalid api key".into()));
+    };
+    attempt.succeeded();
     token_response(
         &state,
         AuthUser {
@@ -140,7 +196,9 @@ pub async fn token(
 pub async fn refresh(
     State(state): State<AppState>,
     user: AuthUser,
+    axum::Extension(claims): axum::Extension<Claims>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
+    state.tokens.check_session(&claims)?;
     if let Some(key_id) = user.api_key_id {
         let mut conn = state.store.pool().acquire().await?;
         let key = store::api_keys::get(&mut conn, user.account_id, key_id).await?;
@@ -148,7 +206,11 @@ pub async fn refresh(
             return Err(ApiError::Unauthorized("api key revoked".into()));
         }
     }
-    token_response(&state, user)
+    Ok(ApiJson(TokenResponse {
+        access_token: state.tokens.refresh(&claims)?,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl_secs(),
+    }))
 }
 
 /// Who the token belongs to.
@@ -208,8 +270,8 @@ pub async fn create_key(
     let mut problems = Problems::new();
     problems.check(!name.is_empty(), "name must not be empty");
     problems.check(
-        name.chars().count() <= 100,
-        "name must have at most 100 characters",
+        name.chars().count() <= KEY_NAME_MAX,
+        format!("name must have at most {KEY_NAME_MAX} characters"),
     );
     problems.into_result()?;
     let key = api_key::generate();

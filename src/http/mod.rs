@@ -17,7 +17,7 @@ use std::path::Path;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -27,6 +27,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::{ErrorMessage, error_body};
 use crate::state::AppState;
 
+pub use ops::metrics_only;
 pub use paging::Page;
 
 /// Request bodies larger than this are refused with 413.
@@ -52,9 +53,50 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     let web = ServeDir::new(web_dir)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(web_dir.join("index.html")));
+    let web = Router::new()
+        .fallback_service(web)
+        .layer(middleware::from_fn(web_app));
     api.merge(openapi::router())
         .fallback_service(web)
+        .layer(middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The web app's Content-Security-Policy: its own scripts, styles, images and sockets only
+/// (the favicon is a `data:` SVG), never framed (the TV panel included).
+pub const WEB_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Every answer: no MIME sniffing, no referrer sent out, no framing.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// The web app's files with its CSP; source maps are not served (the build makes none).
+async fn web_app(request: Request, next: Next) -> Response {
+    if request.uri().path().ends_with(".map") {
+        return error_body(
+            StatusCode::NOT_FOUND,
+            ErrorMessage::One("Cannot find this file".into()),
+        );
+    }
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(WEB_CSP),
+    );
+    response
 }
 
 async fn api_not_found() -> Response {
@@ -71,7 +113,7 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let response = next.run(request).await;
     state
         .metrics

@@ -152,6 +152,7 @@ pub fn serve_args(db_url: &str) -> ServeArgs {
         demo: false,
         web_dir: PathBuf::from("web/dist"),
         event_retention_hours: 72,
+        safety: Default::default(),
     }
 }
 

@@ -9,4 +9,5 @@ mod events;
 mod helpers;
 mod ops;
 mod resources;
+mod safety;
 mod status;

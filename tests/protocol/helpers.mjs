@@ -4,7 +4,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,7 @@ export async function startServer({ tokenTtl, demo = false, extraArgs = [], data
   const server = {
     base,
     port: Number(new URL(base).port),
+    pid: child.pid,
     databaseUrl,
     output: () => output,
 
@@ -220,6 +221,13 @@ export function reconnect(socket, token) {
     socket.once('connect_error', onError);
     socket.connect();
   });
+}
+
+/** Peak and current resident memory of a process in MiB, from `/proc/PID/status`. */
+export function memoryMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name) => Number((new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status) ?? [0, 0])[1]) / 1024;
+  return { peak: field('VmHWM'), now: field('VmRSS') };
 }
 
 /** The claims of a JWT, unverified. */
