@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod events;
+mod fuzz;
 mod helpers;
 mod ops;
 mod resources;
