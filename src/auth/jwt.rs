@@ -165,6 +165,16 @@ impl Tokens {
         )
     }
 
+    /// Seconds the token `refresh` issues now lives: the lifetime, or less near the end of
+    /// the session.
+    pub fn refreshed_lifetime(&self, claims: &Claims) -> u64 {
+        let now = now_ms() / 1000;
+        let end = claims.session_start().saturating_add(self.max_session_secs);
+        u64::try_from(end.saturating_sub(now))
+            .unwrap_or(0)
+            .min(self.ttl_secs)
+    }
+
     fn sign(
         &self,
         user_id: i64,

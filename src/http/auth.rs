@@ -209,7 +209,7 @@ pub async fn refresh(
     Ok(ApiJson(TokenResponse {
         access_token: state.tokens.refresh(&claims)?,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl_secs(),
+        expires_in: state.tokens.refreshed_lifetime(&claims),
     }))
 }
 
