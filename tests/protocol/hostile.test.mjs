@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startServer, setupClinic, sleep, memoryMiB } from './helpers.mjs';
+import net from 'node:net';
+import { startServer, setupClinic, sleep, memoryMiB, openWriter } from './helpers.mjs';
 
 const MAX_PAYLOAD = 16 * 1024;
 
@@ -153,4 +154,40 @@ test('SIGTERM during a stream of check-ins exits cleanly, without a panic, and l
   const lost = [...checkedIn].filter((id) => !logged.has(id));
   console.log(`SIGTERM under writes: ${checkedIn.size} check-ins answered 200, ${lost.length} lost, exit code ${code}`);
   assert.deepEqual(lost, [], 'every check-in answered 200 is in the event log');
+});
+
+test('a row committed while a stop drains is not emitted into the closed gateway, and goes out on the next start', async (t) => {
+  const server = await startServer();
+  const clinic = await setupClinic(server);
+  const listener = await server.connect(clinic.a.token);
+  // Another node's write, held open across the stop.
+  const writer = openWriter(server, clinic.a.accountId);
+  const seq = await writer.seq();
+  // A client that never finishes its request keeps the stop draining (up to --shutdown-timeout).
+  const hanging = net.connect({ host: '127.0.0.1', port: server.port });
+  hanging.on('error', () => {});
+  hanging.write('POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+  await sleep(200);
+  const exit = server.terminate();
+  await sleep(300);
+  await writer.finish('commit'); // committed after the sockets were closed
+  const code = await exit;
+  hanging.destroy();
+  listener.close();
+  const output = server.output();
+  assert.equal(code, 0, `exit code ${code}:\n${output}`);
+  assert.doesNotMatch(output, /panicked/, output);
+
+  const again = await startServer({ databaseUrl: server.databaseUrl });
+  t.after(async () => { await again.stop(); await server.stop(); });
+  const token = await again.login(clinic.a.email, clinic.a.password);
+  const logged = (await again.api('GET', `/api/events?since=${seq - 1}&limit=10`, undefined, token)).body;
+  assert.deepEqual(logged.map((e) => [e.seq, e.event]), [[seq, 'doctors.deleted']], 'the row is in the log');
+  // The next start relays it: its relay counts the broadcast.
+  let text = '';
+  for (let i = 0; i < 40 && !/fila_events_emitted_total\{event="doctors.deleted"\} 1/.test(text); i += 1) {
+    text = (await again.api('GET', '/metrics')).body;
+    await sleep(100);
+  }
+  assert.match(text, /fila_events_emitted_total\{event="doctors.deleted"\} 1/, 'broadcast by the next start');
 });
