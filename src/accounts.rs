@@ -3,6 +3,7 @@
 use crate::auth::password;
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, Problems};
+use crate::limits::{CLINIC_NAME_MAX, EMAIL_MAX, PASSWORD_MAX, check_len};
 use crate::store::{self, Store};
 
 /// Ids of a new account and its master user.
@@ -27,6 +28,9 @@ pub async fn create(
         password.chars().count() >= 8,
         "password must have at least 8 characters",
     );
+    check_len(&mut problems, "name", name.trim(), CLINIC_NAME_MAX);
+    check_len(&mut problems, "email", &email, EMAIL_MAX);
+    check_len(&mut problems, "password", password, PASSWORD_MAX);
     problems.into_result()?;
     let hash = password::hash(password.to_string()).await?;
     let now = now_ms();

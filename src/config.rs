@@ -63,6 +63,68 @@ pub struct ServeArgs {
     /// How long the event log keeps events, in hours (`GET /api/events` answers 410 past it).
     #[arg(long, env = "FILA_EVENT_RETENTION_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=8_760))]
     pub event_retention_hours: u64,
+
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+/// Where the secret comes from and the bounds a hostile or careless client meets.
+#[derive(Debug, Clone, Args)]
+pub struct SafetyArgs {
+    /// File holding the HS256 signing secret (first line; 16+ characters), instead of
+    /// `--jwt-secret` or the secret kept in the database.
+    #[arg(long, env = "FILA_JWT_SECRET_FILE", conflicts_with = "jwt_secret")]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// Longest session in hours: refresh answers 401 once this long has passed since the
+    /// login (or API-key trade), and no token of the session outlives it.
+    #[arg(long, env = "FILA_MAX_SESSION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub max_session_hours: u64,
+
+    /// Most HTTP connections at once, websockets included (a few more are kept for
+    /// `/healthz`, `/readyz` and `/metrics`).
+    #[arg(long, env = "FILA_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Seconds a connection may take to send a request's headers (also how long an idle
+    /// kept-alive connection stays open).
+    #[arg(long, env = "FILA_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout: u64,
+
+    /// Seconds a request may take, body included, before it answers 408 and the connection
+    /// closes (Socket.IO long polls excepted).
+    #[arg(long, env = "FILA_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub request_timeout: u64,
+
+    /// Seconds a graceful stop waits for open requests before closing what is left.
+    #[arg(long, env = "FILA_SHUTDOWN_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub shutdown_timeout: u64,
+
+    /// Also serve `GET /metrics` on this address (e.g. `127.0.0.1:9100`, reachable by the
+    /// monitoring only).
+    #[arg(long, env = "FILA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Whether `GET /metrics` answers on the main address too (`false` with `--metrics-listen`
+    /// moves it).
+    #[arg(long, env = "FILA_METRICS_ON_MAIN_PORT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics_on_main_port: bool,
+}
+
+impl Default for SafetyArgs {
+    /// The command line's defaults.
+    fn default() -> Self {
+        SafetyArgs {
+            jwt_secret_file: None,
+            max_session_hours: 24,
+            max_connections: 10_000,
+            header_timeout: 10,
+            request_timeout: 30,
+            shutdown_timeout: 10,
+            metrics_listen: None,
+            metrics_on_main_port: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,4 +140,23 @@ pub struct CreateAccountArgs {
     pub password: SecretString,
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_safety_defaults_match_the_command_line() {
+        let cli = Cli::try_parse_from(["fila", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        let defaults = SafetyArgs::default();
+        assert_eq!(
+            format!("{:?}", args.safety),
+            format!("{defaults:?}"),
+            "SafetyArgs::default() and the flags' defaults agree"
+        );
+    }
 }

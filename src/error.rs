@@ -35,11 +35,18 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 429 with `Retry-After`: the seconds until the next attempt is allowed.
     #[error("too many requests")]
-    TooManyRequests,
+    TooManyRequests(std::time::Duration),
     /// 503: the database cannot be reached now; the client retries after `Retry-After`.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: the server is at a bound it keeps (password hashing, connections).
+    #[error("service unavailable: {0}")]
+    Busy(String, std::time::Duration),
+    /// 408: the request (its body) did not arrive in time.
+    #[error("request timeout")]
+    RequestTimeout,
     /// A failure of ours: logged with its cause chain, never shown to the client.
     #[error(transparent)]
     Internal(anyhow::Error),
@@ -63,8 +70,9 @@ impl ApiError {
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::Busy(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -128,6 +136,11 @@ pub fn error_body(status: StatusCode, message: ErrorMessage) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::TooManyRequests(wait) | ApiError::Busy(_, wait) => Some(retry_secs(*wait)),
+            ApiError::Unavailable(_) => Some(u64::from(RETRY_AFTER_SECS)),
+            _ => None,
+        };
         let one = |m: &str| ErrorMessage::One(m.to_string());
         let message = match self {
             ApiError::Validation(messages) => ErrorMessage::Many(messages),
@@ -141,22 +154,30 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType => {
                 one("expected a JSON body (Content-Type: application/json)")
             }
-            ApiError::TooManyRequests => one("too many requests"),
-            ApiError::Unavailable(m) => {
-                let mut response = error_body(status, ErrorMessage::One(m));
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    header::HeaderValue::from(RETRY_AFTER_SECS),
-                );
-                return response;
-            }
+            ApiError::TooManyRequests(wait) => ErrorMessage::One(format!(
+                "too many attempts: try again in {} s",
+                retry_secs(wait)
+            )),
+            ApiError::Unavailable(m) | ApiError::Busy(m, _) => ErrorMessage::One(m),
+            ApiError::RequestTimeout => one("the request did not arrive in time"),
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "request failed");
                 one("Internal server error")
             }
         };
-        error_body(status, message)
+        let mut response = error_body(status, message);
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.into());
+        }
+        response
     }
+}
+
+/// Whole seconds to wait, rounded up, at least one.
+fn retry_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs_f64().ceil() as u64).max(1)
 }
 
 /// `Json` whose rejections answer in the contract's error shape.

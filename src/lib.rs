@@ -15,6 +15,8 @@
 //! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry), and the
 //!   patients' status sockets.
 //! - [`public`]: what a patient sees of their own appointment (status link, self check-in).
+//! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline.
+//! - [`limits`]: length limits of the text the API keeps.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
 //! - [`demo`]: the demo clinic of `fila serve --demo`; [`simulate`]: simulated clinic days (the
 //!   wait estimate's replay and the demo's history).
@@ -27,10 +29,12 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod public;
 pub mod realtime;
+pub mod serve;
 pub mod simulate;
 pub mod startup;
 pub mod state;

@@ -1,7 +1,13 @@
-//! Prometheus metrics: sockets connected, events emitted by name, HTTP requests by route and
-//! status. One registry per server instance (no global state), rendered at `GET /metrics`.
+//! Prometheus metrics: sockets connected, events emitted by name, HTTP requests by method,
+//! route and status, HTTP connections. One registry per server instance (no global state),
+//! rendered at `GET /metrics`.
+//!
+//! No label takes a client's string as it came: a method outside the standard ones is counted
+//! as `OTHER`, a path no route matched as `unmatched`, so the body has a fixed number of
+//! series however many odd requests arrive.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -22,12 +28,36 @@ struct HttpLabels {
     status: u16,
 }
 
+/// Counts the sockets connected now, read at each scrape.
+type SocketCount = Box<dyn Fn() -> i64 + Send + Sync>;
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Mutex<Registry>,
     sockets: Gauge,
+    socket_count: Mutex<Option<SocketCount>>,
     events: Family<EventLabels, Counter>,
     http: Family<HttpLabels, Counter>,
+    connections: Gauge,
+    refused: Counter,
+    on_main_port: AtomicBool,
+}
+
+/// The label of a request method: the standard ones as they are, anything else `OTHER`.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -48,6 +78,8 @@ impl Metrics {
         let sockets = Gauge::default();
         let events = Family::<EventLabels, Counter>::default();
         let http = Family::<HttpLabels, Counter>::default();
+        let connections = Gauge::default();
+        let refused = Counter::default();
         registry.register(
             "sockets_connected",
             "Socket.IO sockets connected now",
@@ -63,12 +95,56 @@ impl Metrics {
             "HTTP requests, by route and status",
             http.clone(),
         );
+        registry.register(
+            "http_connections_open",
+            "HTTP connections open now (websockets included)",
+            connections.clone(),
+        );
+        registry.register(
+            "http_connections_refused",
+            "Connections closed at once: over the cap and its reserve",
+            refused.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             sockets,
+            socket_count: Mutex::new(None),
             events,
             http,
+            connections,
+            refused,
+            on_main_port: AtomicBool::new(true),
         }
+    }
+
+    /// Reads `fila_sockets_connected` from the gateway's own table at each scrape, so it
+    /// cannot drift from the sockets really connected.
+    pub fn count_sockets_with(&self, count: impl Fn() -> i64 + Send + Sync + 'static) {
+        *self
+            .socket_count
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(count));
+    }
+
+    /// Whether `GET /metrics` answers on the main port (`--metrics-on-main-port`).
+    pub fn on_main_port(&self) -> bool {
+        self.on_main_port.load(Ordering::Relaxed)
+    }
+
+    pub fn set_on_main_port(&self, on: bool) {
+        self.on_main_port.store(on, Ordering::Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections.inc();
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections.dec();
+    }
+
+    pub fn connection_refused(&self) {
+        self.refused.inc();
     }
 
     pub fn socket_connected(&self) {
@@ -87,10 +163,11 @@ impl Metrics {
             .inc();
     }
 
-    pub fn http_request(&self, method: &str, route: &str, status: u16) {
+    /// Counts a request; `route` must be a matched route pattern or `unmatched`.
+    pub fn http_request(&self, method: &axum::http::Method, route: &str, status: u16) {
         self.http
             .get_or_create(&HttpLabels {
-                method: method.to_string(),
+                method: method_label(method).to_string(),
                 route: route.to_string(),
                 status,
             })
@@ -99,6 +176,14 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
+        if let Some(count) = self
+            .socket_count
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+        {
+            self.sockets.set(count());
+        }
         let mut out = String::new();
         let registry = self
             .registry
@@ -108,5 +193,25 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_methods_fold_into_one_series() {
+        let metrics = Metrics::new();
+        for i in 0..500 {
+            let method = axum::http::Method::from_bytes(format!("X{i:0>900}").as_bytes()).unwrap();
+            metrics.http_request(&method, "unmatched", 404);
+        }
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"method="OTHER",route="unmatched",status="404"} 500"#),
+            "{text}"
+        );
+        assert!(text.len() < 2_000, "{} bytes", text.len());
     }
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use rand::RngCore;
@@ -9,7 +10,8 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Tokens;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::password::{Hashing, HashingLimits};
+use crate::auth::throttle::Throttle;
 use crate::config::{CreateAccountArgs, ServeArgs};
 use crate::events::EventLog;
 use crate::events::delivery::{Delivery, LogHealth};
@@ -17,6 +19,7 @@ use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::realtime::public::{StatusFeed, StatusGate};
 use crate::realtime::{self, GatewayState, Io};
+use crate::serve::{self, ServeLimits};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::{accounts, demo, http};
@@ -28,6 +31,8 @@ pub struct Application {
     delivery: Delivery,
     io: Io,
     state: AppState,
+    limits: ServeLimits,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -35,8 +40,12 @@ impl Application {
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Application> {
         let store = Store::connect(&args.database_url).await?;
         let secret = jwt_secret(&store, args).await?;
-        let tokens = Arc::new(Tokens::new(&secret, args.token_ttl));
+        let tokens = Arc::new(
+            Tokens::new(&secret, args.token_ttl)
+                .with_max_session(args.safety.max_session_hours * 3600),
+        );
         let metrics = Arc::new(Metrics::new());
+        metrics.set_on_main_port(args.safety.metrics_on_main_port);
         let (mut gateway, expirations) =
             GatewayState::new(tokens.clone(), metrics.clone(), store.clone());
         gateway.status_gate = Some(StatusGate::new(store.clone()));
@@ -48,7 +57,8 @@ impl Application {
             tokens,
             events: events.clone(),
             metrics: metrics.clone(),
-            login_throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(Throttle::new()),
+            hashing: Arc::new(Hashing::new(HashingLimits::for_this_machine())),
             status_feed: status_feed.clone(),
             self_checkin_limiter: Arc::new(SelfCheckinLimiter::new()),
             log_health: log_health.clone(),
@@ -62,6 +72,8 @@ impl Application {
         let router = router
             .layer(layer)
             .layer(axum::middleware::map_request(realtime::detach_handshake));
+        let counted = io.clone();
+        metrics.count_sockets_with(move || counted.connected());
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
         status_worker.spawn(store.clone(), io.clone());
@@ -77,12 +89,29 @@ impl Application {
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
+        let metrics_listener = match args.safety.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding --metrics-listen {addr}"))?,
+            ),
+            None => None,
+        };
+        let limits = ServeLimits {
+            max_connections: usize::try_from(args.safety.max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(args.safety.header_timeout),
+            request_timeout: Duration::from_secs(args.safety.request_timeout),
+            shutdown_timeout: Duration::from_secs(args.safety.shutdown_timeout),
+            ..ServeLimits::default()
+        };
         Ok(Application {
             listener,
             router,
             delivery,
             io,
             state,
+            limits,
+            metrics_listener,
         })
     }
 
@@ -90,38 +119,94 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
+    /// The address of `--metrics-listen`, when set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and closes the sockets.
+    /// Serves until `shutdown` resolves, then stops in an order that cannot lose or misfire an
+    /// event: the listener closes; the delivery stops (the log keeps every row: clients read
+    /// what they missed from `GET /api/events` after reconnecting elsewhere); only then are the
+    /// sockets closed, so nothing emits into a closed gateway; open requests finish within
+    /// `--shutdown-timeout`.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let delivery_task = tokio::spawn(self.delivery.run());
+        let throttle = self.state.throttle.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                throttle.sweep();
+            }
+        });
+        let stopped = tokio_util::sync::CancellationToken::new();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let stopped = stopped.clone();
+            tokio::spawn(serve::serve(
+                listener,
+                http::metrics_only(self.state.metrics.clone()),
+                ServeLimits {
+                    max_connections: 64,
+                    reserve_connections: 0,
+                    ..self.limits
+                },
+                self.state.metrics.clone(),
+                async move { stopped.cancelled().await },
+            ))
+        });
         let io = self.io.clone();
-        // Open sockets would hold a graceful shutdown forever: close them once it begins.
         let shutdown = async move {
             shutdown.await;
+            delivery_task.abort();
+            let _ = delivery_task.await;
+            // Open sockets would hold a graceful shutdown forever: close them once the delivery
+            // can no longer emit to them.
             io.close().await;
         };
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP");
-        delivery_task.abort();
-        result
+        serve::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            self.state.metrics.clone(),
+            shutdown,
+        )
+        .await;
+        sweeper.abort();
+        stopped.cancel();
+        if let Some(task) = metrics_server {
+            let _ = task.await;
+        }
+        Ok(())
     }
 }
 
-/// The signing secret: given, or generated once and kept in the database (so nodes share it).
+/// The signing secret: from `--jwt-secret` (or `FILA_JWT_SECRET`), from the first line of
+/// `--jwt-secret-file`, or else generated once and kept in the database (so nodes share it).
 async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = &args.jwt_secret {
         let bytes = secret.expose_secret().as_bytes().to_vec();
         anyhow::ensure!(
             bytes.len() >= 16,
             "--jwt-secret must have at least 16 characters"
+        );
+        return Ok(bytes);
+    }
+    if let Some(path) = &args.safety.jwt_secret_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --jwt-secret-file {}", path.display()))?;
+        let bytes = text.lines().next().unwrap_or("").trim().as_bytes().to_vec();
+        anyhow::ensure!(
+            bytes.len() >= 16,
+            "--jwt-secret-file must hold at least 16 characters"
         );
         return Ok(bytes);
     }
@@ -136,8 +221,18 @@ async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> 
 }
 
 /// `fila serve`.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    raise_open_files_limit();
+pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+    let open_files = serve::raise_open_file_limit();
+    // Room for the database, the log and the metrics listener besides the connections.
+    let room = open_files.saturating_sub(256).max(16);
+    if args.safety.max_connections > room {
+        tracing::warn!(
+            max_connections = args.safety.max_connections,
+            open_files,
+            "--max-connections is over what the open-file limit allows: using {room}"
+        );
+        args.safety.max_connections = room;
+    }
     let app = Application::build(&args).await?;
     let addr = app.local_addr()?;
     match &args.web_dir {
@@ -157,6 +252,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     println!("Fila is running at http://{addr}");
+    if let Some(metrics) = app.metrics_addr() {
+        println!("Metrics at http://{metrics}/metrics");
+    }
     if let Some(login) = demo_login {
         println!(
             "Demo clinic ready. Log in at http://{addr}/entrar with {} / {}",
@@ -164,15 +262,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     app.run_until(shutdown_signal()).await
-}
-
-/// Every socket is an open file: raises the soft limit on open files to the hard limit the
-/// system allows (often 1024 by default against 500 000 or more).
-fn raise_open_files_limit() {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::info!(limit, "open files limit"),
-        Err(error) => tracing::warn!(error = %error, "could not raise the open files limit"),
-    }
 }
 
 /// `fila accounts create`.

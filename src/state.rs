@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::auth::jwt::Tokens;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::password::Hashing;
+use crate::auth::throttle::Throttle;
 use crate::events::EventLog;
 use crate::events::delivery::LogHealth;
 use crate::http::SelfCheckinLimiter;
@@ -18,7 +19,10 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub events: EventLog,
     pub metrics: Arc<Metrics>,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// Rate limits of login and API-key trades.
+    pub throttle: Arc<Throttle>,
+    /// Bounded password hashing.
+    pub hashing: Arc<Hashing>,
     /// Disconnects the sockets of revoked status links.
     pub status_feed: StatusFeed,
     /// Self check-in attempts per API key.

@@ -13,5 +13,6 @@ export default defineConfig({
       '/socket.io': { target, ws: true },
     },
   },
-  build: { outDir: 'dist', sourcemap: true },
+  // No source maps in the served build (the server also refuses `*.map`).
+  build: { outDir: 'dist', sourcemap: false },
 });

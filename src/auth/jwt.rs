@@ -1,4 +1,12 @@
-//! HS256 access tokens: `sub`, `accountId`, `iat`, `exp`, `aud`, `iss` (+ `apiKeyId`, `sid`).
+//! HS256 access tokens: `sub`, `accountId`, `iat`, `exp`, `aud`, `iss`, `authTime`, `sid`
+//! (+ `apiKeyId`).
+//!
+//! Beyond the signature, a token is refused when it claims more than the configured lifetime
+//! (`exp - iat` over `--token-ttl`) or was issued in the future (`iat` more than
+//! `CLOCK_SKEW_SECS` ahead), so a leaked secret's forgeries cannot outlive the settings.
+//! `authTime` is when the user (or API key) last proved who they are; refresh carries it
+//! over, and a refresh chain ends `--max-session-hours` after it. `sid` names the session in
+//! the database (`crate::auth::session`): a token is accepted only while it is open.
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -8,6 +16,8 @@ use crate::domain::time::now_ms;
 
 pub const AUDIENCE: &str = "fila";
 pub const ISSUER: &str = "fila";
+/// How far ahead of this node's clock a token's `iat` may be (another node's clock).
+pub const CLOCK_SKEW_SECS: i64 = 5;
 
 /// The claims of an access token. `sub` is the user id, written as a string as RFC 7519 asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +36,17 @@ pub struct Claims {
     /// while its session is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// When the session began (login or API-key trade), in seconds; a token without it
+    /// began at its `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+impl Claims {
+    /// When the session this token belongs to began.
+    pub fn session_start(&self) -> i64 {
+        self.auth_time.unwrap_or(self.iat).min(self.iat)
+    }
 }
 
 /// `sub` travels as a string of digits.
@@ -52,6 +73,8 @@ pub enum TokenError {
     Invalid,
     #[error("jwt expired")]
     Expired,
+    #[error("session expired")]
+    SessionExpired,
 }
 
 impl TokenError {
@@ -60,6 +83,7 @@ impl TokenError {
             TokenError::Missing => "missing token",
             TokenError::Invalid => "invalid token",
             TokenError::Expired => "jwt expired",
+            TokenError::SessionExpired => "session expired: log in again",
         }
     }
 }
@@ -70,12 +94,17 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     ttl_secs: u64,
+    max_session_secs: i64,
 }
+
+/// The default longest refresh chain: a clinic's working day and then some.
+pub const DEFAULT_MAX_SESSION_SECS: u64 = 24 * 3600;
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokens")
             .field("ttl_secs", &self.ttl_secs)
+            .field("max_session_secs", &self.max_session_secs)
             .finish_non_exhaustive()
     }
 }
@@ -95,7 +124,14 @@ impl Tokens {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl_secs,
+            max_session_secs: DEFAULT_MAX_SESSION_SECS as i64,
         }
+    }
+
+    /// Sets how long a refresh chain may last after its login.
+    pub fn with_max_session(mut self, secs: u64) -> Tokens {
+        self.max_session_secs = i64::try_from(secs).unwrap_or(i64::MAX);
+        self
     }
 
     pub fn ttl_secs(&self) -> u64 {
@@ -110,10 +146,11 @@ impl Tokens {
         account_id: i64,
         api_key_id: Option<i64>,
     ) -> anyhow::Result<String> {
-        self.sign(user_id, account_id, api_key_id, None)
+        let iat = now_ms() / 1000;
+        self.sign(user_id, account_id, api_key_id, iat, iat, None)
     }
 
-    /// A fresh token of session `sid`.
+    /// A fresh token of session `sid`, which begins now (a login or an API-key trade).
     pub fn issue_for_session(
         &self,
         user_id: i64,
@@ -121,7 +158,48 @@ impl Tokens {
         api_key_id: Option<i64>,
         sid: &str,
     ) -> anyhow::Result<String> {
-        self.sign(user_id, account_id, api_key_id, Some(sid.to_string()))
+        let iat = now_ms() / 1000;
+        self.sign(
+            user_id,
+            account_id,
+            api_key_id,
+            iat,
+            iat,
+            Some(sid.to_string()),
+        )
+    }
+
+    /// Refuses a session that reached its maximum age (it may not be refreshed).
+    pub fn check_session(&self, claims: &Claims) -> Result<(), TokenError> {
+        let now = now_ms() / 1000;
+        if now >= claims.session_start().saturating_add(self.max_session_secs) {
+            return Err(TokenError::SessionExpired);
+        }
+        Ok(())
+    }
+
+    /// The next token of a session: same user, account, key and `authTime`, expiring at the
+    /// latest when the session reaches its maximum age (check it first: `check_session`).
+    pub fn refresh(&self, claims: &Claims) -> anyhow::Result<String> {
+        let now = now_ms() / 1000;
+        self.sign(
+            claims.sub,
+            claims.account_id,
+            claims.api_key_id,
+            now,
+            claims.session_start(),
+            claims.sid.clone(),
+        )
+    }
+
+    /// Seconds the token `refresh` issues now lives: the lifetime, or less near the end of
+    /// the session.
+    pub fn refreshed_lifetime(&self, claims: &Claims) -> u64 {
+        let now = now_ms() / 1000;
+        let end = claims.session_start().saturating_add(self.max_session_secs);
+        u64::try_from(end.saturating_sub(now))
+            .unwrap_or(0)
+            .min(self.ttl_secs)
     }
 
     fn sign(
@@ -129,31 +207,48 @@ impl Tokens {
         user_id: i64,
         account_id: i64,
         api_key_id: Option<i64>,
+        iat: i64,
+        auth_time: i64,
         sid: Option<String>,
     ) -> anyhow::Result<String> {
-        let iat = now_ms() / 1000;
+        let ttl = i64::try_from(self.ttl_secs).unwrap_or(i64::MAX);
+        let exp = iat
+            .saturating_add(ttl)
+            .min(auth_time.saturating_add(self.max_session_secs));
         let claims = Claims {
             sub: user_id,
             account_id,
             iat,
-            exp: iat + self.ttl_secs as i64,
+            exp,
             aud: AUDIENCE.to_string(),
             iss: ISSUER.to_string(),
             api_key_id,
+            auth_time: Some(auth_time),
             sid,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))
     }
 
-    /// Verifies signature, audience, issuer and expiry.
+    /// Verifies signature, audience, issuer and expiry, and that the token claims no more
+    /// than the configured lifetime and was not issued in the future.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        let now = now_ms() / 1000;
+        let ttl = i64::try_from(self.ttl_secs).unwrap_or(i64::MAX);
+        let lifetime_ok = claims.exp.saturating_sub(claims.iat) <= ttl;
+        let issued_ok = claims.iat <= now.saturating_add(CLOCK_SKEW_SECS);
+        let session_ok = claims.auth_time.is_none_or(|t| t <= claims.iat);
+        if lifetime_ok && issued_ok && session_ok {
+            Ok(claims)
+        } else {
+            Err(TokenError::Invalid)
+        }
     }
 }
 
@@ -192,6 +287,7 @@ mod tests {
             iss: ISSUER.into(),
             api_key_id: None,
             sid: None,
+            auth_time: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap()
     }
@@ -220,9 +316,66 @@ mod tests {
             iss: ISSUER.into(),
             api_key_id: None,
             sid: None,
+            auth_time: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
             .unwrap();
         assert_eq!(tokens.verify(&token), Err(TokenError::Expired));
+    }
+
+    fn sign_claims(tokens: &Tokens, iat: i64, exp: i64, auth_time: Option<i64>) -> String {
+        let claims = Claims {
+            sub: 1,
+            account_id: 1,
+            iat,
+            exp,
+            aud: AUDIENCE.into(),
+            iss: ISSUER.into(),
+            api_key_id: None,
+            sid: None,
+            auth_time,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap()
+    }
+
+    #[test]
+    fn a_token_claiming_more_than_the_lifetime_or_issued_ahead_is_invalid() {
+        let tokens = Tokens::new(b"s", 60);
+        let now = now_ms() / 1000;
+        let far = sign_claims(&tokens, now, now + 10 * 365 * 86_400, None);
+        assert_eq!(tokens.verify(&far), Err(TokenError::Invalid));
+        let ahead = sign_claims(&tokens, now + 3600, now + 3630, None);
+        assert_eq!(tokens.verify(&ahead), Err(TokenError::Invalid));
+        let started_later = sign_claims(&tokens, now, now + 60, Some(now + 10));
+        assert_eq!(tokens.verify(&started_later), Err(TokenError::Invalid));
+        assert!(
+            tokens
+                .verify(&sign_claims(&tokens, now, now + 60, None))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn refresh_keeps_the_session_start_and_stops_at_the_maximum_age() {
+        let tokens = Tokens::new(b"s", 60).with_max_session(3600);
+        let now = now_ms() / 1000;
+        let young = tokens
+            .verify(&sign_claims(&tokens, now, now + 60, Some(now - 600)))
+            .unwrap();
+        assert!(tokens.check_session(&young).is_ok());
+        let next = tokens.verify(&tokens.refresh(&young).unwrap()).unwrap();
+        assert_eq!(next.auth_time, Some(now - 600));
+        let ending = tokens
+            .verify(&sign_claims(&tokens, now, now + 60, Some(now - 3590)))
+            .unwrap();
+        let last = tokens.verify(&tokens.refresh(&ending).unwrap()).unwrap();
+        assert!(
+            last.exp <= now - 3590 + 3600,
+            "the chain's last token ends with it"
+        );
+        let old = tokens
+            .verify(&sign_claims(&tokens, now, now + 60, Some(now - 3600)))
+            .unwrap();
+        assert_eq!(tokens.check_session(&old), Err(TokenError::SessionExpired));
     }
 }

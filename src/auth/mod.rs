@@ -44,14 +44,18 @@ impl From<TokenError> for ApiError {
     }
 }
 
-/// The token of an `Authorization` value, `Bearer ` prefix optional.
+/// The token of an `Authorization` value: the scheme `Bearer` is optional and matched in any
+/// case (RFC 7235); `Bearer` with nothing after it is an empty token ("missing token").
 pub fn bearer(value: &str) -> &str {
     let value = value.trim();
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .unwrap_or(value)
-        .trim()
+    let (scheme, rest) = value
+        .split_once(|c: char| c.is_ascii_whitespace())
+        .unwrap_or((value, ""));
+    if scheme.eq_ignore_ascii_case("bearer") {
+        rest.trim()
+    } else {
+        value
+    }
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -77,6 +81,28 @@ impl FromRequestParts<AppState> for AuthUser {
         };
         parts.extensions.insert(user);
         parts.extensions.insert(SessionId(sid));
+        parts.extensions.insert(claims);
         Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn the_bearer_scheme_is_optional_and_case_insensitive() {
+        for value in [
+            "Bearer abc",
+            "BEARER abc",
+            "bearer  abc ",
+            "abc",
+            "BeArEr\tabc",
+        ] {
+            assert_eq!(bearer(value), "abc", "{value:?}");
+        }
+        for value in ["Bearer ", "Bearer", "bearer   ", ""] {
+            assert_eq!(bearer(value), "", "{value:?}");
+        }
     }
 }

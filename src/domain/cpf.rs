@@ -47,9 +47,9 @@ pub fn complete(base: u32) -> String {
         .collect()
 }
 
-/// Formats 11 digits as `123.456.789-09`.
+/// Formats 11 digits as `123.456.789-09` (anything else is returned as it is).
 pub fn format(digits: &str) -> String {
-    if digits.len() != 11 {
+    if digits.len() != 11 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return digits.to_string();
     }
     format!(

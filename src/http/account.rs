@@ -12,6 +12,7 @@ use sqlx::AnyConnection;
 
 use crate::domain::time::{format_ms, now_ms, parse_zone, server_zone, today_in};
 use crate::error::{ApiError, ApiJson, ApiResult, Problems};
+use crate::limits::{CLINIC_NAME_MAX, check_len};
 use crate::state::AppState;
 use crate::store;
 
@@ -115,6 +116,7 @@ pub async fn update_account(
         .unwrap_or(current.wait_alert_minutes);
     let mut problems = Problems::new();
     problems.check(!name.is_empty(), "name must not be empty");
+    check_len(&mut problems, "name", &name, CLINIC_NAME_MAX);
     problems.check(
         (1..=1440).contains(&warn),
         "waitWarnMinutes must be between 1 and 1440",

@@ -6,16 +6,22 @@
 //! a key ends the key's sessions: REST refuses their tokens at once, and a control row in the
 //! log has every node disconnect their sockets.
 
-use axum::extract::State;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::jwt::Claims;
+use crate::auth::password::HashError;
 use crate::auth::{AuthUser, SessionId, api_key, password, session};
 use crate::domain::time::{format_ms, now_ms};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
+use crate::limits::{API_KEY_MAX, EMAIL_MAX, KEY_NAME_MAX, PASSWORD_MAX, check_len};
 use crate::model::{ApiKey, TokenResponse};
 use crate::state::AppState;
 use crate::store::events::ControlRow;
@@ -78,6 +84,35 @@ pub struct Me {
     pub api_key_id: Option<i64>,
 }
 
+/// The address the request came from (the TCP peer; no forwarding header is trusted).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => ApiError::Busy(
+                "the server is busy checking passwords: try again shortly".into(),
+                std::time::Duration::from_secs(1),
+            ),
+            HashError::Failed(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 /// A token of session `sid` for the user.
 fn token_response(
     state: &AppState,
@@ -115,27 +150,36 @@ async fn start_session(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<To
 /// Email and password for an access token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password"),
-        (status = 429, description = "Too many wrong passwords for this email: wait 15 minutes")))]
+        (status = 429, description = "Too many wrong passwords from this network or for this email: wait `Retry-After` seconds"),
+        (status = 503, description = "Too many password checks at once: wait `Retry-After` seconds")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
+    let mut problems = Problems::new();
+    check_len(&mut problems, "email", &body.email, EMAIL_MAX);
+    check_len(&mut problems, "password", &body.password, PASSWORD_MAX);
+    problems.into_result()?;
     let email = body.email.trim().to_lowercase();
-    if !state.login_throttle.allows(&email) {
-        return Err(ApiError::TooManyRequests);
-    }
+    let attempt = state
+        .throttle
+        .login(&email, ip)
+        .map_err(ApiError::TooManyRequests)?;
     let user =
         store::accounts::user_by_email(&mut *state.store.pool().acquire().await?, &email).await?;
     let stored = match &user {
         Some(u) => u.password_hash.clone(),
         None => password::dummy_hash().await.to_string(),
     };
-    let matches = password::verify(body.password, stored)
-        .await
-        .unwrap_or(false);
+    let matches = match state.hashing.verify(body.password, stored).await {
+        Ok(matches) => matches,
+        Err(HashError::Failed(_)) => false,
+        Err(busy) => return Err(busy.into()),
+    };
     match user {
         Some(u) if matches => {
-            state.login_throttle.succeeded(&email);
+            attempt.succeeded();
             start_session(
                 &state,
                 AuthUser {
@@ -147,7 +191,7 @@ pub async fn login(
             .await
         }
         _ => {
-            state.login_throttle.failed(&email);
+            attempt.failed();
             Err(ApiError::Unauthorized("invalid email or password".into()))
         }
     }
@@ -155,16 +199,28 @@ pub async fn login(
 
 /// An API key for an access token (integrations, the TV panel).
 #[utoipa::path(post, path = "/api/auth/token", tag = "auth", request_body = TokenBody,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "Unknown or revoked key")))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "Unknown or revoked key"),
+        (status = 429, description = "Too many unknown keys from this network or with this prefix: wait `Retry-After` seconds")))]
 pub async fn token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
-    let digest = api_key::digest(body.api_key.trim());
+    let mut problems = Problems::new();
+    check_len(&mut problems, "apiKey", &body.api_key, API_KEY_MAX);
+    problems.into_result()?;
+    let api_key = body.api_key.trim();
+    let attempt = state
+        .throttle
+        .token(api_key, ip)
+        .map_err(ApiError::TooManyRequests)?;
+    let digest = api_key::digest(api_key);
     let mut conn = state.store.pool().acquire().await?;
-    let key = store::api_keys::use_by_hash(&mut conn, &digest, now_ms())
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("invalid api key".into()))?;
+    let Some(key) = store::api_keys::use_by_hash(&mut conn, &digest, now_ms()).await? else {
+        attempt.failed();
+        return Err(ApiError::Unauthorized("invalid api key".into()));
+    };
+    attempt.succeeded();
     drop(conn);
     start_session(
         &state,
@@ -183,12 +239,19 @@ pub async fn token(
     responses((status = 200, body = TokenResponse), (status = 401, description = "Token invalid or expired, session ended, key revoked")))]
 pub async fn refresh(
     State(state): State<AppState>,
-    user: AuthUser,
+    // The extractor refuses an ended session, a revoked key or a user outside the account.
+    _user: AuthUser,
     Extension(SessionId(sid)): Extension<SessionId>,
+    Extension(claims): Extension<Claims>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
+    state.tokens.check_session(&claims)?;
     let mut conn = state.store.pool().acquire().await?;
     store::sessions::touch(&mut conn, &sid, now_ms()).await?;
-    token_response(&state, user, &sid)
+    Ok(ApiJson(TokenResponse {
+        access_token: state.tokens.refresh(&claims)?,
+        token_type: "Bearer",
+        expires_in: state.tokens.refreshed_lifetime(&claims),
+    }))
 }
 
 /// Ends this token's session: its tokens are refused from now on, and its sockets on every
@@ -227,6 +290,7 @@ pub async fn logout(
 pub async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,
+    ClientIp(ip): ClientIp,
     Extension(SessionId(sid)): Extension<SessionId>,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> ApiResult<StatusCode> {
@@ -251,17 +315,25 @@ pub async fn change_password(
             .await?
             .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?
     };
-    if !state.login_throttle.allows(&row.email) {
-        return Err(ApiError::TooManyRequests);
-    }
-    let matches = password::verify(body.current_password, row.password_hash)
+    let attempt = state
+        .throttle
+        .login(&row.email, ip)
+        .map_err(ApiError::TooManyRequests)?;
+    let matches = match state
+        .hashing
+        .verify(body.current_password, row.password_hash)
         .await
-        .unwrap_or(false);
+    {
+        Ok(matches) => matches,
+        Err(HashError::Failed(_)) => false,
+        Err(busy) => return Err(busy.into()),
+    };
     if !matches {
-        state.login_throttle.failed(&row.email);
+        attempt.failed();
         return Err(ApiError::Unauthorized("current password is wrong".into()));
     }
-    let hash = password::hash(body.new_password).await?;
+    attempt.succeeded();
+    let hash = state.hashing.hash(body.new_password).await?;
     let now = now_ms();
     let mut tx = state.store.begin_write(user.account_id).await?;
     store::accounts::set_password(&mut tx, user.account_id, user.user_id, &hash).await?;
@@ -338,8 +410,8 @@ pub async fn create_key(
     let mut problems = Problems::new();
     problems.check(!name.is_empty(), "name must not be empty");
     problems.check(
-        name.chars().count() <= 100,
-        "name must have at most 100 characters",
+        name.chars().count() <= KEY_NAME_MAX,
+        format!("name must have at most {KEY_NAME_MAX} characters"),
     );
     problems.into_result()?;
     let key = api_key::generate();

@@ -18,7 +18,7 @@ pub mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -28,6 +28,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::{ErrorMessage, error_body};
 use crate::state::AppState;
 
+pub use ops::metrics_only;
 pub use paging::Page;
 pub use self_checkin::{BURST as SELF_CHECKIN_BURST, SelfCheckinLimiter};
 
@@ -53,10 +54,50 @@ pub fn router(state: AppState, web: web::Source<'_>) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
-    let web = web::router(web).layer(CompressionLayer::new());
+    let web = web::router(web)
+        .layer(middleware::from_fn(web_app))
+        .layer(CompressionLayer::new());
     api.merge(openapi::router())
         .merge(web)
+        .layer(middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The web app's Content-Security-Policy: its own scripts, styles, images and sockets only
+/// (the favicon is a `data:` SVG), never framed (the TV panel included).
+pub const WEB_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Every answer: no MIME sniffing, no referrer sent out, no framing.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// The web app's files with its CSP; source maps are not served (the build makes none).
+async fn web_app(request: Request, next: Next) -> Response {
+    if request.uri().path().ends_with(".map") {
+        return error_body(
+            StatusCode::NOT_FOUND,
+            ErrorMessage::One("Cannot find this file".into()),
+        );
+    }
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(WEB_CSP),
+    );
+    response
 }
 
 async fn api_not_found() -> Response {
@@ -73,7 +114,7 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let response = next.run(request).await;
     state
         .metrics

@@ -1,13 +1,16 @@
 //! Operations endpoints (no token): liveness, readiness, metrics.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use crate::error::ApiJson;
+use crate::error::{ApiJson, ErrorMessage, error_body};
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -47,14 +50,31 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text exposition (404 when `--metrics-on-main-port false` moved it to
+/// `--metrics-listen` only).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain"), (status = 404, description = "Served on another address")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if !state.metrics.on_main_port() {
+        return error_body(
+            StatusCode::NOT_FOUND,
+            ErrorMessage::One("Cannot find this route".into()),
+        );
+    }
+    render(&state.metrics)
+}
+
+fn render(metrics: &Metrics) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        metrics.render(),
     )
+        .into_response()
+}
+
+/// The router of `--metrics-listen`: `GET /metrics` alone.
+pub fn metrics_only(metrics: Arc<Metrics>) -> Router {
+    Router::new().route("/metrics", get(async move || render(&metrics)))
 }

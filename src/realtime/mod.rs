@@ -225,6 +225,12 @@ impl Io {
         count
     }
 
+    /// The sockets connected to this node now.
+    pub fn connected(&self) -> i64 {
+        let count = self.io.of("/").map_or(0, |ns| ns.sockets().len());
+        i64::try_from(count).unwrap_or(i64::MAX)
+    }
+
     /// Disconnects this node's sockets in a room.
     pub async fn disconnect_room(&self, room: String) {
         if let Err(error) = self.io.to(room).disconnect().await {
@@ -290,12 +296,27 @@ struct HandshakeAuth {
     status_token: Option<String>,
 }
 
+/// The largest Engine.IO packet, as the handshake advertises (`maxPayload`).
+pub const MAX_PAYLOAD: usize = 16 * 1024;
+
+/// The Socket.IO server's settings. Clients only listen, so everything a client may send is
+/// held to what the handshake advertises: a polling body, a websocket message and a websocket
+/// frame of at most `MAX_PAYLOAD` bytes (a larger one closes the connection before it is
+/// buffered), and binary attachments of at most `MAX_PAYLOAD` in all, 8 per packet, completed
+/// within 10 s.
 fn builder(state: GatewayState) -> SocketIoBuilder {
+    let parser = socketioxide::ParserConfig::common()
+        .max_incoming_binary_buf_size(MAX_PAYLOAD)
+        .max_incoming_binaries(8)
+        .packet_completion_timeout(Duration::from_secs(10));
     SocketIo::builder()
         .with_state(state)
+        .with_parser(parser)
         .ping_interval(Duration::from_secs(20))
         .ping_timeout(Duration::from_secs(20))
-        .max_payload(16 * 1024)
+        .max_payload(MAX_PAYLOAD as u64)
+        .ws_max_message_size(MAX_PAYLOAD)
+        .ws_max_frame_size(MAX_PAYLOAD)
         .ws_read_buffer_size(1024)
 }
 

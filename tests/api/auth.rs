@@ -212,25 +212,50 @@ async fn accounts_create_refuses_a_duplicate_email() {
 }
 
 #[tokio::test]
-async fn too_many_wrong_passwords_lock_the_email_with_429_even_for_the_right_one() {
+async fn wrong_passwords_past_the_burst_back_off_with_429_and_the_right_one_gets_in_after_the_wait()
+{
     let app = TestApp::spawn().await;
     app.create_account("Clínica", "guess@clinica.test").await;
     app.create_account("Outra", "other@clinica.test").await;
     let attempt = |email: &'static str, password: &'static str| {
-        app.call(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
+        app.client
+            .post(format!("{}/api/auth/login", app.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
     };
-    for _ in 0..fila::auth::throttle::MAX_FAILURES {
-        let (status, _) = attempt("guess@clinica.test", "wrong guess").await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for _ in 0..fila::auth::throttle::EMAIL_NETWORK_BURST {
+        let response = attempt("guess@clinica.test", "wrong guess").await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    let (status, body) = attempt("guess@clinica.test", PASSWORD).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let refused = attempt("guess@clinica.test", PASSWORD).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let period = fila::auth::throttle::EMAIL_NETWORK_PERIOD.as_secs();
+    assert!((1..=period).contains(&wait), "Retry-After {wait}");
+    let body: Value = refused.json().await.unwrap();
     assert_eq!(body["statusCode"], 429);
-    let (status, _) = attempt("other@clinica.test", PASSWORD).await;
-    assert_eq!(status, StatusCode::OK, "another email is not locked");
+    assert_eq!(body["error"], "Too Many Requests");
+    let other = attempt("other@clinica.test", PASSWORD).await.unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another email is not slowed"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    // A fresh connection: the server closes one left idle that long (`--header-timeout`).
+    let after = reqwest::Client::new()
+        .post(format!("{}/api/auth/login", app.base))
+        .json(&json!({"email": "guess@clinica.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        StatusCode::OK,
+        "the right password gets in once the wait is over, not 15 minutes later"
+    );
 }

@@ -151,6 +151,7 @@ pub fn serve_args(db_url: &str) -> ServeArgs {
         demo: false,
         web_dir: None,
         event_retention_hours: 72,
+        safety: Default::default(),
     }
 }
 

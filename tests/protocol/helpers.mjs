@@ -3,9 +3,10 @@
 // every event they receive, and the contract's payload checks.
 
 import { spawn, execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer as createNetServer } from 'node:net';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +79,7 @@ export async function startServer({ tokenTtl, demo = false, extraArgs = [], data
   const server = {
     base,
     port: Number(new URL(base).port),
+    pid: child.pid,
     databaseUrl,
     output: () => output,
 
@@ -222,6 +224,61 @@ export function reconnect(socket, token) {
     socket.once('connect_error', onError);
     socket.connect();
   });
+}
+
+/* The writer below stands in for another node: it writes an event row straight into the
+   server's SQLite log inside a transaction it holds open. */
+
+/**
+ * Opens the server's SQLite file from Python's sqlite3 (no native npm module needed), begins a
+ * write transaction and appends one `doctors.deleted` row for `accountId`; then waits for
+ * `commit` or `rollback` on stdin. Prints `seq N` once the row is written.
+ */
+const WRITER = `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
+account = int(sys.argv[2])
+db.execute("BEGIN IMMEDIATE")
+seq = db.execute("UPDATE accounts SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq", (account,)).fetchone()[0]
+db.execute("INSERT INTO events (account_id, seq, event, data, at) VALUES (?, ?, 'doctors.deleted', ?, 0)",
+           (account, seq, '{"doctorId": %d}' % (900000 + seq)))
+print("seq", seq, flush=True)
+db.execute(sys.stdin.readline().strip().upper())
+print("done", flush=True)
+`;
+
+export function openWriter(server, accountId) {
+  const file = server.databaseUrl.replace(/^sqlite:\/\//, '').replace(/\?.*$/, '');
+  const child = spawn('python3', ['-c', WRITER, file, String(accountId)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const lines = [];
+  child.stdout.setEncoding('utf8');
+  // Whole lines only: an unbuffered Python writes `seq` and ` 2\n` as two chunks.
+  let partial = '';
+  child.stdout.on('data', (chunk) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop();
+    lines.push(...parts.filter(Boolean));
+  });
+  const line = async (prefix) => {
+    for (let i = 0; i < 200; i++) {
+      const found = lines.find((l) => l.startsWith(prefix));
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`writer printed no '${prefix}' (got ${lines.join(' | ')})`);
+  };
+  return {
+    async seq() { return Number((await line('seq')).split(' ')[1]); },
+    async finish(word) { child.stdin.end(`${word}\n`); await line('done'); await exited; },
+  };
+}
+
+/** Peak and current resident memory of a process in MiB, from `/proc/PID/status`. */
+export function memoryMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name) => Number((new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status) ?? [0, 0])[1]) / 1024;
+  return { peak: field('VmHWM'), now: field('VmRSS') };
 }
 
 /** The claims of a JWT, unverified. */
