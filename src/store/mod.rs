@@ -49,9 +49,14 @@ pub struct Store {
     url: String,
 }
 
-/// How long a request waits for a pooled connection before answering 503. Short, so that a
-/// database outage answers at once instead of holding requests for seconds.
+/// How long a request waits for a pooled PostgreSQL connection before answering 503. Short, so
+/// that a database outage answers at once instead of holding requests for seconds.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The same wait on SQLite: the file is never away, so a wait there is only for another writer
+/// (SQLite writes one at a time) and a burst of writes should queue rather than fail.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a starting node keeps trying to reach PostgreSQL.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(15);
 
 impl Store {
     /// Connects and runs the backend's migrations.
@@ -75,7 +80,7 @@ impl Store {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
@@ -90,11 +95,22 @@ impl Store {
                     .await
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await
+                // A node that starts with the database (or while it restarts) waits for it.
+                let started = tokio::time::Instant::now();
+                loop {
+                    let attempt = AnyPoolOptions::new()
+                        .max_connections(16)
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .connect_with(options.clone())
+                        .await;
+                    match attempt {
+                        Err(error) if started.elapsed() < STARTUP_PATIENCE => {
+                            tracing::warn!(error = %error, "PostgreSQL not reachable yet; retrying");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                        done => break done,
+                    }
+                }
             }
         }
         .context("connecting to the database")?;
