@@ -217,9 +217,11 @@ fn now() -> i64 {
 async fn tokens_signed_with_the_secret_still_cannot_stretch_their_life() {
     let app = TestApp::spawn_with(|a| a.jwt_secret = Some(SECRET.to_string().into())).await;
     let (account_id, user_id) = app.create_account("Clínica", "jwt@clinica.test").await;
+    // An open session, so that only the forged times can make a difference.
+    let sid = decode(&app.login("jwt@clinica.test", PASSWORD).await).sid;
     let claims = |iat: i64, exp: i64| {
         json!({"sub": user_id.to_string(), "accountId": account_id, "iat": iat, "exp": exp,
-               "aud": AUDIENCE, "iss": ISSUER})
+               "aud": AUDIENCE, "iss": ISSUER, "sid": sid})
     };
     let t = now();
     let (status, _) = app.get("/api/account", &forge(&claims(t, t + 3600))).await;
@@ -287,7 +289,7 @@ async fn a_refresh_chain_ends_at_the_maximum_session_age() {
     let t = now();
     let old = forge(
         &json!({"sub": user_id.to_string(), "accountId": account_id, "iat": t, "exp": t + 600,
-        "aud": AUDIENCE, "iss": ISSUER, "authTime": t - 8 * 3600}),
+        "aud": AUDIENCE, "iss": ISSUER, "authTime": t - 8 * 3600, "sid": first.sid}),
     );
     let (status, _) = app.get("/api/account", &old).await;
     assert_eq!(
@@ -318,10 +320,11 @@ async fn the_secret_may_come_from_a_file_and_stays_out_of_the_database() {
     std::fs::write(&file, format!("{SECRET}\n")).unwrap();
     let app = TestApp::spawn_with(|a| a.safety.jwt_secret_file = Some(file.clone())).await;
     let (account_id, user_id) = app.create_account("Clínica", "file@clinica.test").await;
+    let sid = decode(&app.login("file@clinica.test", PASSWORD).await).sid;
     let t = now();
     let token = forge(
         &json!({"sub": user_id.to_string(), "accountId": account_id, "iat": t,
-        "exp": t + 60, "aud": AUDIENCE, "iss": ISSUER}),
+        "exp": t + 60, "aud": AUDIENCE, "iss": ISSUER, "sid": sid}),
     );
     let (status, _) = app.get("/api/account", &token).await;
     assert_eq!(status, StatusCode::OK, "signed with the file's secret");
