@@ -11,6 +11,7 @@ mod ops;
 mod paging;
 mod patients;
 mod procedures;
+mod reports;
 mod status;
 
 use std::path::Path;
@@ -43,6 +44,7 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .merge(appointments::router())
         .merge(status::router())
         .merge(events::router())
+        .merge(reports::router())
         .merge(ops::router())
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))

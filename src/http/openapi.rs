@@ -8,7 +8,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ErrorBody, ErrorMessage};
 
-use super::{account, appointments, auth, doctors, events, ops, patients, procedures, status};
+use super::{
+    account, appointments, auth, doctors, events, ops, patients, procedures, reports, status,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +26,7 @@ use super::{account, appointments, auth, doctors, events, ops, patients, procedu
         appointments::get_one, appointments::edit, appointments::remove, appointments::reschedule,
         status::change_status,
         events::since,
+        reports::waits, reports::attendance, reports::doctors, reports::arrivals,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(ErrorBody, ErrorMessage)),

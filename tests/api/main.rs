@@ -8,5 +8,6 @@ mod bad_input;
 mod events;
 mod helpers;
 mod ops;
+mod reports;
 mod resources;
 mod status;
