@@ -270,7 +270,8 @@ fn same(cell: &str, value: &Value) -> bool {
         Value::Null => cell.is_empty(),
         Value::String(s) => cell == s,
         Value::Number(n) => cell.parse::<f64>().ok() == n.as_f64(),
-        other => cell == other.to_string(),
+        Value::Bool(b) => cell == b.to_string(),
+        _ => false,
     }
 }
 
