@@ -15,6 +15,7 @@
 //! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry).
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
 //! - [`demo`]: the demo clinic of `fila serve --demo`.
+//! - [`history_seed`]: past days of a busy clinic (`fila demo seed-history`), for the reports.
 
 pub mod accounts;
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod history_seed;
 pub mod http;
 pub mod metrics;
 pub mod model;

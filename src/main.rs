@@ -1,5 +1,5 @@
 use clap::Parser;
-use fila::config::{AccountsCommand, Cli, Command};
+use fila::config::{AccountsCommand, Cli, Command, DemoCommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -10,5 +10,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Accounts {
             command: AccountsCommand::Create(args),
         } => fila::startup::create_account(args).await,
+        Command::Demo {
+            command: DemoCommand::SeedHistory(args),
+        } => fila::startup::seed_history(args).await,
     }
 }

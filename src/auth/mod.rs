@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store;
 use jwt::TokenError;
 
 /// The caller of an `/api` route, from a verified access token. Every store call takes its
@@ -22,6 +23,9 @@ pub struct AuthUser {
     /// Set when the token was traded for an API key.
     pub api_key_id: Option<i64>,
 }
+
+/// The 401 message for a deactivated user's login or token.
+pub const DEACTIVATED: &str = "user deactivated";
 
 impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
@@ -54,6 +58,14 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(TokenError::Missing.into());
         }
         let claims = state.tokens.verify(token)?;
+        // A user's token stops working as soon as the user is deactivated (a token traded for
+        // an API key lives as long as the key: keys belong to the clinic).
+        if claims.api_key_id.is_none() {
+            let mut conn = state.store.pool().acquire().await?;
+            if !store::accounts::is_active(&mut conn, claims.account_id, claims.sub).await? {
+                return Err(ApiError::Unauthorized(DEACTIVATED.into()));
+            }
+        }
         let user = AuthUser {
             user_id: claims.sub,
             account_id: claims.account_id,

@@ -74,7 +74,7 @@ fn token_response(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<TokenRe
 
 /// Email and password for an access token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password"),
+    responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password, or the user is deactivated"),
         (status = 429, description = "Too many wrong passwords for this email: wait 15 minutes")))]
 pub async fn login(
     State(state): State<AppState>,
@@ -94,6 +94,10 @@ pub async fn login(
         .await
         .unwrap_or(false);
     match user {
+        Some(u) if matches && u.active == 0 => {
+            state.login_throttle.succeeded(&email);
+            Err(ApiError::Unauthorized(crate::auth::DEACTIVATED.into()))
+        }
         Some(u) if matches => {
             state.login_throttle.succeeded(&email);
             token_response(

@@ -6,6 +6,7 @@ mod appointments;
 mod auth;
 mod doctors;
 mod events;
+mod history;
 pub mod openapi;
 mod ops;
 mod paging;
@@ -13,6 +14,7 @@ mod patients;
 mod procedures;
 mod reports;
 mod status;
+mod users;
 
 use std::path::Path;
 
@@ -44,7 +46,9 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .merge(appointments::router())
         .merge(status::router())
         .merge(events::router())
+        .merge(history::router())
         .merge(reports::router())
+        .merge(users::router())
         .merge(ops::router())
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))

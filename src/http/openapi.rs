@@ -9,7 +9,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ErrorBody, ErrorMessage};
 
 use super::{
-    account, appointments, auth, doctors, events, ops, patients, procedures, reports, status,
+    account, appointments, auth, doctors, events, history, ops, patients, procedures, reports,
+    status, users,
 };
 
 #[derive(OpenApi)]
@@ -18,13 +19,14 @@ use super::{
     paths(
         auth::login, auth::token, auth::refresh, auth::me,
         auth::create_key, auth::list_keys, auth::revoke_key,
+        users::create, users::list, users::get_one, users::update,
         account::get_account, account::update_account,
-        procedures::create, procedures::list,
+        procedures::create, procedures::list, procedures::get_one, procedures::update, procedures::remove,
         doctors::create, doctors::list, doctors::get_one, doctors::update, doctors::remove,
         patients::create, patients::list, patients::get_one, patients::update,
         appointments::create, appointments::list, appointments::queue, appointments::calls,
         appointments::get_one, appointments::edit, appointments::remove, appointments::reschedule,
-        status::change_status,
+        status::change_status, history::history,
         events::since,
         reports::waits, reports::attendance, reports::doctors, reports::arrivals,
         ops::healthz, ops::readyz, ops::metrics,

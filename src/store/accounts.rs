@@ -11,7 +11,10 @@ pub struct UserRow {
     pub email: String,
     pub password_hash: String,
     pub is_master: i64,
+    pub active: i64,
 }
+
+const USER_COLUMNS: &str = "id, account_id, name, email, password_hash, is_master, active";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AccountRow {
@@ -84,8 +87,8 @@ pub async fn insert_user(
     now: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO users (account_id, name, email, password_hash, is_master, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO users (account_id, name, email, password_hash, is_master, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(account_id)
     .bind(name)
@@ -98,9 +101,9 @@ pub async fn insert_user(
 }
 
 pub async fn user_by_email(conn: &mut AnyConnection, email: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(
-        "SELECT id, account_id, name, email, password_hash, is_master FROM users WHERE email = $1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+    ))
     .bind(email)
     .fetch_optional(conn)
     .await
@@ -111,14 +114,72 @@ pub async fn user(
     account_id: i64,
     user_id: i64,
 ) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(
-        "SELECT id, account_id, name, email, password_hash, is_master FROM users \
-         WHERE id = $1 AND account_id = $2",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND account_id = $2"
+    ))
     .bind(user_id)
     .bind(account_id)
     .fetch_optional(conn)
     .await
+}
+
+/// The account's users, by name.
+pub async fn users(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE account_id = $1 ORDER BY name, id"
+    ))
+    .bind(account_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Whether the user exists in the account and is active (checked on every request).
+pub async fn is_active(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+) -> sqlx::Result<bool> {
+    let active: Option<i64> =
+        sqlx::query_scalar("SELECT active FROM users WHERE id = $1 AND account_id = $2")
+            .bind(user_id)
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(active == Some(1))
+}
+
+/// What `PATCH /users/{id}` writes.
+#[derive(Debug, Clone)]
+pub struct UserUpdate {
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_master: bool,
+    pub active: bool,
+}
+
+pub async fn update_user(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+    update: &UserUpdate,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET name = $3, email = $4, password_hash = $5, is_master = $6, active = $7, \
+         updated_at = $8 WHERE id = $1 AND account_id = $2",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .bind(&update.name)
+    .bind(&update.email)
+    .bind(&update.password_hash)
+    .bind(super::flag(update.is_master))
+    .bind(super::flag(update.active))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Stores `value` unless the key is already set; answers the value that is kept.

@@ -11,3 +11,4 @@ mod ops;
 mod reports;
 mod resources;
 mod status;
+mod users;
