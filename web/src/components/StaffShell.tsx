@@ -118,6 +118,11 @@ function TopBar({ staff }: { staff: Staff }) {
         <NavLink to="/fila">Fila de espera</NavLink>
         <a href="/painel" target="_blank" rel="noreferrer">Painel ↗</a>
         {staff.me.isMaster && <NavLink to="/acesso-api">Acesso à API</NavLink>}
+        <NavLink to="/relatorios">Relatórios</NavLink>
+        <NavLink to="/medicos">Médicos</NavLink>
+        <NavLink to="/procedimentos">Procedimentos</NavLink>
+        {staff.me.isMaster && <NavLink to="/equipe">Equipe</NavLink>}
+        {staff.me.isMaster && <NavLink to="/configuracoes">Configurações</NavLink>}
       </nav>
       <div className="session">
         <LiveBadge status={status} />
