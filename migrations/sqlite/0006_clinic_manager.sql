@@ -6,3 +6,7 @@ CREATE INDEX users_account ON users (account_id);
 
 -- The reports read the moves of a range of appointments by status.
 CREATE INDEX status_history_appointment_status ON appointment_status_history (appointment_id, to_status, at);
+
+-- How the waiting-room panel writes a patient's name: 'short' ("João S."), 'initials'
+-- ("J. S.") or 'full'.
+ALTER TABLE accounts ADD COLUMN panel_name_style TEXT NOT NULL DEFAULT 'short';

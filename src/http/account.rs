@@ -31,6 +31,8 @@ pub struct AccountView {
     pub wait_alert_minutes: i64,
     /// The account's latest event `seq`.
     pub last_seq: i64,
+    /// How the panel writes names: `short` ("João S."), `initials` ("J. S.") or `full`.
+    pub panel_name_style: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,7 +41,12 @@ pub struct AccountPatch {
     pub name: Option<String>,
     pub wait_warn_minutes: Option<i64>,
     pub wait_alert_minutes: Option<i64>,
+    /// `short`, `initials` or `full`.
+    pub panel_name_style: Option<String>,
 }
+
+/// The panel's ways of writing a patient's name.
+pub const PANEL_NAME_STYLES: [&str; 3] = ["short", "initials", "full"];
 
 async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
     let mut conn = state.store.pool().acquire().await?;
@@ -55,6 +62,7 @@ async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
         wait_warn_minutes: row.wait_warn_minutes,
         wait_alert_minutes: row.wait_alert_minutes,
         last_seq: row.event_seq,
+        panel_name_style: row.panel_name_style,
     })
 }
 
@@ -67,7 +75,7 @@ pub async fn get_account(
     Ok(ApiJson(load(&state, user.account_id).await?))
 }
 
-/// Changes the clinic's name or thresholds (master only).
+/// Changes the clinic's name, thresholds or panel name style (master only).
 #[utoipa::path(patch, path = "/api/account", tag = "account", security(("bearer" = [])), request_body = AccountPatch,
     responses((status = 200, body = AccountView), (status = 403)))]
 pub async fn update_account(
@@ -99,9 +107,19 @@ pub async fn update_account(
         warn <= alert,
         "waitWarnMinutes must not be greater than waitAlertMinutes",
     );
+    let style = patch.panel_name_style.map(|s| s.trim().to_string());
+    problems.check(
+        style
+            .as_deref()
+            .is_none_or(|s| PANEL_NAME_STYLES.contains(&s)),
+        "panelNameStyle must be one of: short, initials, full",
+    );
     problems.into_result()?;
     let mut tx = state.store.begin_write(user.account_id).await?;
     store::accounts::update_settings(&mut tx, user.account_id, &name, warn, alert).await?;
+    if let Some(style) = &style {
+        store::accounts::set_panel_name_style(&mut tx, user.account_id, style).await?;
+    }
     tx.commit().await?;
     Ok(ApiJson(load(&state, user.account_id).await?))
 }

@@ -23,6 +23,7 @@ pub struct AccountRow {
     pub event_seq: i64,
     pub wait_warn_minutes: i64,
     pub wait_alert_minutes: i64,
+    pub panel_name_style: String,
 }
 
 /// Locks the account's row until the transaction ends (PostgreSQL; see `Store::begin_write`).
@@ -50,7 +51,7 @@ pub async fn insert(conn: &mut AnyConnection, name: &str, now: i64) -> sqlx::Res
 
 pub async fn get(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Option<AccountRow>> {
     sqlx::query_as(
-        "SELECT id, name, event_seq, wait_warn_minutes, wait_alert_minutes \
+        "SELECT id, name, event_seq, wait_warn_minutes, wait_alert_minutes, panel_name_style \
          FROM accounts WHERE id = $1",
     )
     .bind(account_id)
@@ -74,6 +75,19 @@ pub async fn update_settings(
     .bind(alert)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+pub async fn set_panel_name_style(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    style: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE accounts SET panel_name_style = $2 WHERE id = $1")
+        .bind(account_id)
+        .bind(style)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -355,3 +355,27 @@ async fn reports_check_their_input_and_stay_in_the_account() {
         assert_eq!(body, json!([]), "{name} of another clinic");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_reports_users_and_history() {
+    let app = TestApp::spawn().await;
+    let (s, doc) = app
+        .call(reqwest::Method::GET, "/api/openapi.json", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for name in ["waits", "attendance", "doctors", "arrivals"] {
+        let ok = &doc["paths"][format!("/api/reports/{name}")]["get"]["responses"]["200"];
+        let content = ok["content"].as_object().expect("content");
+        assert!(content.contains_key("application/json"), "{name}: {ok}");
+        assert!(content.contains_key("text/csv"), "{name}: {ok}");
+    }
+    for path in [
+        "/api/users",
+        "/api/users/{id}",
+        "/api/appointments/{id}/history",
+        "/api/procedures/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    assert!(doc["components"]["schemas"]["WaitRow"].is_object());
+}

@@ -307,3 +307,31 @@ async fn procedures_are_edited_and_removed_and_their_doctors_broadcast() {
     let (s, _) = app.delete(&path, &token).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_master_sets_how_the_panel_writes_names() {
+    let app = TestApp::spawn().await;
+    let (master, staff, _) = master_and_staff(&app, "panel").await;
+    let (_, account) = app.get("/api/account", &staff).await;
+    assert_eq!(account["panelNameStyle"], "short", "the default");
+    let (s, account) = app
+        .patch(
+            "/api/account",
+            &master,
+            json!({"panelNameStyle": "initials"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{account}");
+    assert_eq!(account["panelNameStyle"], "initials");
+    assert_eq!(account["waitWarnMinutes"], 15, "the rest is kept");
+    let (s, body) = app
+        .patch("/api/account", &master, json!({"panelNameStyle": "nick"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let (s, _) = app
+        .patch("/api/account", &staff, json!({"panelNameStyle": "full"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, account) = app.get("/api/account", &master).await;
+    assert_eq!(account["panelNameStyle"], "initials");
+}

@@ -72,6 +72,8 @@ export interface Account {
   waitWarnMinutes: number;
   waitAlertMinutes: number;
   lastSeq: number;
+  /** How the panel writes names (absent on servers before it). */
+  panelNameStyle?: 'short' | 'initials' | 'full';
 }
 
 export interface Me {

@@ -1,9 +1,18 @@
 // Small display helpers shared by the screens.
 
-/** "João da Silva Santos" → "João S.": the panel shows no full names in the waiting room. */
-export function panelName(fullName: string | null | undefined): string {
+/** How the panel writes a name (the clinic's `panelNameStyle`). */
+export type PanelNameStyle = 'short' | 'initials' | 'full';
+
+/** "João da Silva Santos" → "João S." (`short`, the default: no full names in the waiting
+ * room), "J. S." (`initials`) or the name as registered (`full`). */
+export function panelName(fullName: string | null | undefined, style: PanelNameStyle = 'short'): string {
   const parts = (fullName ?? '').trim().split(/\s+/).filter(Boolean);
   if (parts.length === 0) return '—';
+  if (style === 'full') return parts.join(' ');
+  if (style === 'initials') {
+    const initial = (part: string) => `${part[0].toLocaleUpperCase('pt-BR')}.`;
+    return parts.length > 1 ? `${initial(parts[0])} ${initial(parts[parts.length - 1])}` : initial(parts[0]);
+  }
   const first = parts[0];
   const last = parts.length > 1 ? parts[parts.length - 1] : '';
   return last ? `${first} ${last[0].toLocaleUpperCase('pt-BR')}.` : first;

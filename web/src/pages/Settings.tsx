@@ -1,5 +1,6 @@
-// Configurações (master only): the clinic's name, the queue's wait thresholds, its time zone,
-// and the waiting-room panel of this browser (sound of the calls, the key it uses).
+// Configurações (master only): the clinic's name, the queue's wait thresholds, how the
+// waiting-room panel writes names, its time zone, and the panel of this browser (sound of the
+// calls, the key it uses).
 
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
@@ -9,6 +10,7 @@ import { PANEL_API_KEY } from '../auth/sessions';
 import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { usePageTitle } from '../lib/hooks';
+import { panelName, type PanelNameStyle } from '../lib/format';
 
 /** The panel's own switch (Painel.tsx keeps the same key). */
 const PANEL_MUTE_KEY = 'fila.painel.muted';
@@ -46,6 +48,7 @@ function ClinicSettings() {
   const [name, setName] = useState(account.name);
   const [warn, setWarn] = useState(String(account.waitWarnMinutes));
   const [alert, setAlert] = useState(String(account.waitAlertMinutes));
+  const [nameStyle, setNameStyle] = useState<PanelNameStyle>(account.panelNameStyle ?? 'short');
   const [busy, setBusy] = useState(false);
 
   const save = async (event: FormEvent) => {
@@ -62,7 +65,12 @@ function ClinicSettings() {
     }
     setBusy(true);
     try {
-      await api.patch<Account>('/api/account', { name: name.trim(), waitWarnMinutes: w, waitAlertMinutes: a });
+      await api.patch<Account>('/api/account', {
+        name: name.trim(),
+        waitWarnMinutes: w,
+        waitAlertMinutes: a,
+        panelNameStyle: nameStyle,
+      });
       await reloadAccount();
       toast.show('Configurações salvas.', 'success');
     } catch (err) {
@@ -87,6 +95,14 @@ function ClinicSettings() {
         <label className="field">
           <span>Espera em vermelho a partir de (min)</span>
           <input type="number" min={1} max={1440} name="waitAlertMinutes" value={alert} onChange={(e) => setAlert(e.target.value)} />
+        </label>
+        <label className="field span-2">
+          <span>Nome do paciente no painel da sala de espera</span>
+          <select className="select" name="panelNameStyle" value={nameStyle} onChange={(e) => setNameStyle(e.target.value as PanelNameStyle)}>
+            <option value="short">{`Primeiro nome e inicial (${panelName('João da Silva Santos', 'short')})`}</option>
+            <option value="initials">{`Só as iniciais (${panelName('João da Silva Santos', 'initials')})`}</option>
+            <option value="full">Nome completo</option>
+          </select>
         </label>
         <label className="field span-2">
           <span>Fuso horário (define o “hoje” da agenda e as horas dos relatórios)</span>
