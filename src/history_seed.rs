@@ -133,6 +133,8 @@ pub async fn generate(store: &Store, account_id: i64, plan: Plan) -> anyhow::Res
         day += Duration::days(1);
     }
     tx.commit().await?;
+    // Fresh statistics, so the planner knows the tables' new sizes (both backends).
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
     Ok(seeded)
 }
 

@@ -1,5 +1,7 @@
 //! The reports' aggregations, computed in the database from the appointments of a range of days
-//! and their status history: only one row per group (day, doctor, hour) comes back.
+//! and their status history: only one row per group (day, doctor, hour) comes back. Each visit
+//! is read with a few index probes into the history (`appointment_id, to_status, at`), not a
+//! join and a sort of all its moves.
 //!
 //! A visit of an appointment starts at its arrival: its latest move into CHECKIN that is not a
 //! return from EM_ATENDIMENTO. Its wait runs from the arrival to the first move into
@@ -89,17 +91,21 @@ pub async fn durations(
     let key = group.column();
     let sql = format!(
         "WITH {SCOPE}, \
-         arrivals AS (SELECT s.id, s.day, s.doctor_id, MAX(h.at) AS checkin_at \
-           FROM scope s JOIN appointment_status_history h ON h.appointment_id = s.id \
-           WHERE h.account_id = $1 AND h.to_status = $6 AND COALESCE(h.from_status, 0) <> $7 \
-           GROUP BY s.id, s.day, s.doctor_id), \
+         arrivals AS (SELECT s.id, s.day, s.doctor_id, \
+             (SELECT MAX(h.at) FROM appointment_status_history h \
+               WHERE h.appointment_id = s.id AND h.to_status = $6 \
+               AND COALESCE(h.from_status, 0) <> $7) AS checkin_at \
+           FROM scope s), \
          visits AS (SELECT v.day, v.doctor_id, \
-             MIN(CASE WHEN h.to_status = $7 THEN h.at END) - v.checkin_at AS wait_ms, \
-             MAX(CASE WHEN h.to_status = $8 THEN h.at END) \
-               - MAX(CASE WHEN h.to_status = $7 THEN h.at END) AS service_ms \
-           FROM arrivals v JOIN appointment_status_history h \
-             ON h.appointment_id = v.id AND h.at >= v.checkin_at \
-           GROUP BY v.id, v.day, v.doctor_id, v.checkin_at), \
+             (SELECT MIN(h.at) FROM appointment_status_history h \
+               WHERE h.appointment_id = v.id AND h.to_status = $7 AND h.at >= v.checkin_at) \
+               - v.checkin_at AS wait_ms, \
+             (SELECT MAX(h.at) FROM appointment_status_history h \
+               WHERE h.appointment_id = v.id AND h.to_status = $8 AND h.at >= v.checkin_at) \
+               - (SELECT MAX(h.at) FROM appointment_status_history h \
+               WHERE h.appointment_id = v.id AND h.to_status = $7 AND h.at >= v.checkin_at) \
+               AS service_ms \
+           FROM arrivals v WHERE v.checkin_at IS NOT NULL), \
          samples AS ( \
            SELECT CAST({key} AS TEXT) AS k, CAST(0 AS BIGINT) AS kind, wait_ms AS ms \
              FROM visits WHERE wait_ms IS NOT NULL \
