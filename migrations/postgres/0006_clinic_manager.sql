@@ -4,8 +4,8 @@ ALTER TABLE users ADD COLUMN active BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX users_account ON users (account_id);
 
--- The reports read the moves of a range of appointments by status.
-CREATE INDEX status_history_appointment_status ON appointment_status_history (appointment_id, to_status, at);
+-- The reports read the moves of a range of appointments by status (index-only probes).
+CREATE INDEX status_history_appointment_status ON appointment_status_history (appointment_id, to_status, at, from_status);
 
 -- How the waiting-room panel writes a patient's name: 'short' ("João S."), 'initials'
 -- ("J. S.") or 'full'.
