@@ -90,9 +90,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FILA_DEMO")]
     pub demo: bool,
 
-    /// Folder of the built web app, served at `/`.
-    #[arg(long, env = "FILA_WEB_DIR", default_value = "web/dist")]
-    pub web_dir: PathBuf,
+    /// Serve the web app from this folder instead of the copy built into the binary (for
+    /// working on the web app: `scripts/build-web` then reload).
+    #[arg(long, env = "FILA_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
 
     /// How long the event log keeps broadcast events, in hours (`GET /api/events` answers 410 past it).
     #[arg(long, env = "FILA_EVENT_RETENTION_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=8_760))]

@@ -1,11 +1,13 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 use fila::config::{AccountsCommand, Cli, Command, DemoCommand};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     fila::telemetry::init();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => fila::startup::serve(args).await,
         Command::Accounts {
             command: AccountsCommand::Create(args),
@@ -13,5 +15,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo {
             command: DemoCommand::SeedHistory(args),
         } => fila::startup::seed_history(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line: the error and its causes, never a backtrace (whatever RUST_BACKTRACE says).
+            eprintln!("fila: error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }

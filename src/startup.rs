@@ -44,7 +44,11 @@ impl Application {
             metrics: metrics.clone(),
             login_throttle: Arc::new(LoginThrottle::default()),
         };
-        let router = http::router(state.clone(), &args.web_dir);
+        let web = match &args.web_dir {
+            Some(dir) => http::web::Source::Folder(dir),
+            None => http::web::Source::Embedded,
+        };
+        let router = http::router(state.clone(), web);
         let (router, io) = match &args.redis_url {
             None => {
                 let (layer, io) = realtime::local(gateway, expirations);
@@ -130,10 +134,19 @@ async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> 
 
 /// `fila serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let app = Application::build(&args).await?;
     let addr = app.local_addr()?;
-    if !args.web_dir.join("index.html").exists() {
-        tracing::warn!(web_dir = %args.web_dir.display(), "web app not built: only the API is served (scripts/run builds it)");
+    match &args.web_dir {
+        Some(dir) if !dir.join("index.html").exists() => {
+            tracing::warn!(web_dir = %dir.display(), "no index.html in --web-dir: only the API is served");
+        }
+        None if !http::web::embedded_available() => {
+            tracing::warn!(
+                "this binary was built without the web app: only the API is served (scripts/build-web, then rebuild)"
+            );
+        }
+        _ => {}
     }
     let demo_login = if args.demo {
         demo::seed_if_empty(&app.state().store, true).await?
@@ -148,6 +161,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     app.run_until(shutdown_signal()).await
+}
+
+/// Every socket is an open file: raises the soft limit on open files to the hard limit the
+/// system allows (often 1024 by default against 500 000 or more).
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(error) => tracing::warn!(error = %error, "could not raise the open files limit"),
+    }
 }
 
 /// `fila accounts create`.

@@ -1,10 +1,11 @@
 //! Rules of the clinic that need no database: statuses and their transitions, CPF, priority,
-//! working days, flexible ids, clock formats.
+//! working days and slots, flexible ids, clock formats.
 
 pub mod cpf;
 pub mod ids;
 pub mod price;
 pub mod priority;
+pub mod slots;
 pub mod status;
 pub mod time;
 pub mod weekdays;

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::domain::time::{format_ms, now_ms, today, zone_name};
+use chrono_tz::Tz;
+use sqlx::AnyConnection;
+
+use crate::domain::time::{format_ms, now_ms, parse_zone, server_zone, today_in};
 use crate::error::{ApiError, ApiJson, ApiResult, Problems};
 use crate::state::AppState;
 use crate::store;
@@ -23,9 +26,11 @@ pub fn router() -> Router<AppState> {
 pub struct AccountView {
     pub id: i64,
     pub name: String,
-    /// The clinic's day, `YYYY-MM-DD`, in the server's time zone.
+    /// The clinic's day, `YYYY-MM-DD`, in the clinic's time zone.
     pub today: String,
     pub now: String,
+    /// The clinic's IANA time zone: the account's setting, else the server's `TZ`.
+    #[schema(example = "America/Sao_Paulo")]
     pub time_zone: String,
     pub wait_warn_minutes: i64,
     pub wait_alert_minutes: i64,
@@ -43,6 +48,24 @@ pub struct AccountPatch {
     pub wait_alert_minutes: Option<i64>,
     /// `short`, `initials` or `full`.
     pub panel_name_style: Option<String>,
+    /// An IANA time zone name (`America/Sao_Paulo`); `""` goes back to the server's zone.
+    #[schema(example = "America/Sao_Paulo")]
+    pub time_zone: Option<String>,
+}
+
+/// The clinic's time zone: the account's setting, else the server's (`TZ`).
+pub async fn clinic_zone(conn: &mut AnyConnection, account_id: i64) -> ApiResult<Tz> {
+    let stored = store::accounts::time_zone(conn, account_id).await?;
+    Ok(stored
+        .as_deref()
+        .and_then(parse_zone)
+        .unwrap_or_else(server_zone))
+}
+
+/// The clinic's today, `YYYY-MM-DD`.
+pub async fn clinic_today(conn: &mut AnyConnection, account_id: i64) -> ApiResult<String> {
+    let zone = clinic_zone(conn, account_id).await?;
+    Ok(today_in(zone).format("%Y-%m-%d").to_string())
 }
 
 /// The panel's ways of writing a patient's name.
@@ -53,12 +76,17 @@ async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
     let row = store::accounts::get(&mut conn, account_id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
+    let zone = row
+        .time_zone
+        .as_deref()
+        .and_then(parse_zone)
+        .unwrap_or_else(server_zone);
     Ok(AccountView {
         id: row.id,
         name: row.name,
-        today: today().format("%Y-%m-%d").to_string(),
+        today: today_in(zone).format("%Y-%m-%d").to_string(),
         now: format_ms(now_ms()),
-        time_zone: zone_name(),
+        time_zone: zone.name().to_string(),
         wait_warn_minutes: row.wait_warn_minutes,
         wait_alert_minutes: row.wait_alert_minutes,
         last_seq: row.event_seq,
@@ -75,7 +103,7 @@ pub async fn get_account(
     Ok(ApiJson(load(&state, user.account_id).await?))
 }
 
-/// Changes the clinic's name, thresholds or panel name style (master only).
+/// Changes the clinic's name, wait thresholds, time zone or panel name style (master only).
 #[utoipa::path(patch, path = "/api/account", tag = "account", security(("bearer" = [])), request_body = AccountPatch,
     responses((status = 200, body = AccountView), (status = 403)))]
 pub async fn update_account(
@@ -114,9 +142,30 @@ pub async fn update_account(
             .is_none_or(|s| PANEL_NAME_STYLES.contains(&s)),
         "panelNameStyle must be one of: short, initials, full",
     );
+    let mut conn = state.store.pool().acquire().await?;
+    let mut time_zone = store::accounts::time_zone(&mut conn, user.account_id).await?;
+    drop(conn);
+    if let Some(zone) = patch.time_zone.map(|z| z.trim().to_string()) {
+        if zone.is_empty() {
+            time_zone = None;
+        } else {
+            match parse_zone(&zone) {
+                Some(tz) => time_zone = Some(tz.name().to_string()),
+                None => problems.push(format!(
+                    "timeZone must be an IANA time zone name such as America/Sao_Paulo (got '{zone}')"
+                )),
+            }
+        }
+    }
     problems.into_result()?;
+    let settings = store::accounts::Settings {
+        name,
+        wait_warn_minutes: warn,
+        wait_alert_minutes: alert,
+        time_zone,
+    };
     let mut tx = state.store.begin_write(user.account_id).await?;
-    store::accounts::update_settings(&mut tx, user.account_id, &name, warn, alert).await?;
+    store::accounts::update_settings(&mut tx, user.account_id, &settings).await?;
     if let Some(style) = &style {
         store::accounts::set_panel_name_style(&mut tx, user.account_id, style).await?;
     }

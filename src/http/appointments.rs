@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::domain::ids::FlexId;
 use crate::domain::status::{ACTIONS, Status};
-use crate::domain::time::{now_ms, parse_day, parse_time_of_day, today};
+use crate::domain::time::{now_ms, parse_day, parse_time_of_day};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
 use crate::model::Appointment;
@@ -214,11 +214,19 @@ fn seq_headers(seq: i64) -> HeaderMap {
     headers
 }
 
-fn day_or_today(date: Option<String>) -> ApiResult<String> {
+/// The given day, or the clinic's today (in its time zone) when none is given.
+pub(super) async fn day_or_today(
+    state: &AppState,
+    account_id: i64,
+    date: Option<String>,
+) -> ApiResult<String> {
     match date.filter(|d| !d.is_empty()) {
         Some(d) if parse_day(&d).is_some() => Ok(d),
         Some(_) => Err(ApiError::Validation(vec!["date must be YYYY-MM-DD".into()])),
-        None => Ok(today().format("%Y-%m-%d").to_string()),
+        None => {
+            let mut conn = state.store.pool().acquire().await?;
+            super::account::clinic_today(&mut conn, account_id).await
+        }
     }
 }
 
@@ -288,7 +296,7 @@ pub async fn queue(
     user: AuthUser,
     ApiQuery(query): ApiQuery<DayQuery>,
 ) -> ApiResult<(HeaderMap, ApiJson<Vec<Appointment>>)> {
-    let day = day_or_today(query.date)?;
+    let day = day_or_today(&state, user.account_id, query.date).await?;
     let mut tx = state.store.begin_read().await?;
     let seq = store::events::last_seq(&mut tx, user.account_id).await?;
     let rows = store::appointments::queue(&mut tx, user.account_id, &day).await?;
@@ -312,7 +320,7 @@ pub async fn calls(
         offset: None,
     }
     .resolve(5)?;
-    let day = day_or_today(query.date)?;
+    let day = day_or_today(&state, user.account_id, query.date).await?;
     let mut tx = state.store.begin_read().await?;
     let seq = store::events::last_seq(&mut tx, user.account_id).await?;
     let rows = store::appointments::calls(&mut tx, user.account_id, &day, limit).await?;

@@ -4,12 +4,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use serde::Deserialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::domain::ids::FlexId;
-use crate::domain::time::{now_ms, parse_time_of_day};
+use crate::domain::slots::{self, Hours};
+use crate::domain::time::{now_ms, parse_day, parse_time_of_day};
 use crate::domain::weekdays;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
             "/api/doctors/{id}",
             get(get_one).patch(update).delete(remove),
         )
+        .route("/api/doctors/{id}/slots", get(slots_of_day))
 }
 
 /// Body of `POST /doctors`; every field optional on `PATCH`.
@@ -227,4 +229,77 @@ pub async fn remove(
         .commit(tx, user.account_id, &flow::doctor_deleted(id)?)
         .await?;
     Ok(ApiJson(doctor))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SlotsQuery {
+    /// `YYYY-MM-DD`; the clinic's today when absent.
+    pub date: Option<String>,
+}
+
+/// One slot of a doctor's day.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotView {
+    #[schema(example = "08:00")]
+    pub start_time: String,
+    #[schema(example = "08:30")]
+    pub end_time: String,
+    /// False when an appointment that is neither cancelled nor deleted overlaps the slot.
+    pub free: bool,
+}
+
+/// The doctor's slots of a day, from `startTime` to `endTime` in steps of `intervalMinutes`;
+/// an empty list on a day the doctor does not work (or without hours set).
+#[utoipa::path(get, path = "/api/doctors/{id}/slots", tag = "doctors", security(("bearer" = [])),
+    params(("id" = i64, Path), SlotsQuery),
+    responses((status = 200, body = [SlotView]), (status = 400, description = "date is not YYYY-MM-DD"), (status = 404)))]
+pub async fn slots_of_day(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<SlotsQuery>,
+) -> ApiResult<ApiJson<Vec<SlotView>>> {
+    let day = super::appointments::day_or_today(&state, user.account_id, query.date).await?;
+    let date = parse_day(&day)
+        .ok_or_else(|| ApiError::Validation(vec!["date must be YYYY-MM-DD".into()]))?;
+    let mut conn = state.store.pool().acquire().await?;
+    let row = store::doctors::get(&mut conn, user.account_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("doctor"))?;
+    let hours = match (
+        row.start_time.as_deref().and_then(parse_time_of_day),
+        row.end_time.as_deref().and_then(parse_time_of_day),
+        row.interval_minutes.and_then(|m| u32::try_from(m).ok()),
+    ) {
+        (Some(start), Some(end), Some(interval_minutes)) => Hours {
+            start,
+            end,
+            interval_minutes,
+        },
+        _ => return Ok(ApiJson(Vec::new())),
+    };
+    let works = row
+        .working_days
+        .split(',')
+        .any(|d| d == slots::day_name(date));
+    if !works {
+        return Ok(ApiJson(Vec::new()));
+    }
+    let booked: Vec<_> = store::appointments::booked_times(&mut conn, user.account_id, id, &day)
+        .await?
+        .iter()
+        .filter_map(|(s, e)| Some((parse_time_of_day(s)?, parse_time_of_day(e)?)))
+        .collect();
+    Ok(ApiJson(
+        slots::slots(hours, &booked)
+            .into_iter()
+            .map(|s| SlotView {
+                start_time: slots::hhmm(s.start),
+                end_time: slots::hhmm(s.end),
+                free: s.free,
+            })
+            .collect(),
+    ))
 }

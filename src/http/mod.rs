@@ -15,8 +15,7 @@ mod procedures;
 mod reports;
 mod status;
 mod users;
-
-use std::path::Path;
+pub mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -24,7 +23,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ErrorMessage, error_body};
@@ -36,7 +35,7 @@ pub use paging::Page;
 pub const BODY_LIMIT: usize = 256 * 1024;
 
 /// The whole HTTP application.
-pub fn router(state: AppState, web_dir: &Path) -> Router {
+pub fn router(state: AppState, web: web::Source<'_>) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(account::router())
@@ -55,11 +54,9 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
-    let web = ServeDir::new(web_dir)
-        .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(web_dir.join("index.html")));
+    let web = web::router(web).layer(CompressionLayer::new());
     api.merge(openapi::router())
-        .fallback_service(web)
+        .merge(web)
         .layer(TraceLayer::new_for_http())
 }
 

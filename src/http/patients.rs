@@ -12,7 +12,7 @@ use crate::domain::cpf;
 use crate::domain::time::{now_ms, parse_day, today};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
-use crate::model::Patient;
+use crate::model::{Appointment, Patient};
 use crate::state::AppState;
 use crate::store::{
     self, Tx,
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/patients", get(list).post(create))
         .route("/api/patients/{id}", get(get_one).patch(update))
+        .route("/api/patients/{id}/appointments", get(appointments_of))
 }
 
 /// A patient's fields; all required fields are checked on create, all optional on update.
@@ -220,11 +221,30 @@ pub async fn update(
     let account = user.account_id;
     let mut tx = state.store.begin_write(user.account_id).await?;
     let row = update_in(&mut tx, account, id, body).await?;
-    let day = today().format("%Y-%m-%d").to_string();
+    let day = super::account::clinic_today(&mut tx, account).await?;
     let mut events = Vec::new();
     for appointment in store::appointments::of_patient_on(&mut tx, account, id, &day).await? {
         events.extend(flow::appointment_updated(&appointment.view())?);
     }
     state.events.commit(tx, account, &events).await?;
     Ok(ApiJson(row.into()))
+}
+
+/// The patient's appointments (not deleted), latest day first.
+#[utoipa::path(get, path = "/api/patients/{id}/appointments", tag = "patients", security(("bearer" = [])),
+    params(("id" = i64, Path), Page), responses((status = 200, body = [Appointment]), (status = 404)))]
+pub async fn appointments_of(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<ApiJson<Vec<Appointment>>> {
+    let (limit, offset) = page.resolve(20)?;
+    let mut conn = state.store.pool().acquire().await?;
+    store::patients::get(&mut conn, user.account_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("patient"))?;
+    let rows =
+        store::appointments::of_patient(&mut conn, user.account_id, id, limit, offset).await?;
+    Ok(ApiJson(rows.iter().map(|r| r.view()).collect()))
 }

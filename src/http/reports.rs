@@ -7,15 +7,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Datelike, Duration, Local, TimeZone, Timelike};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
-use crate::domain::time::{parse_day, today};
+use crate::domain::time::{parse_day, today_in};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, Problems};
 use crate::state::AppState;
 use crate::store::reports::{self, Durations, GroupBy, Measure, Outcomes, Scope};
+
+use super::account::clinic_zone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,7 +50,8 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
-    fn scope(&self, account_id: i64) -> ApiResult<Scope> {
+    /// The scope of the query, `today` being the clinic's day.
+    fn scope(&self, account_id: i64, today: NaiveDate) -> ApiResult<Scope> {
         let mut problems = Problems::new();
         let day = |value: &Option<String>, label: &str, problems: &mut Problems| match value {
             Some(text) => {
@@ -68,8 +71,8 @@ impl ReportQuery {
         );
         problems.into_result()?;
         let to = to.unwrap_or_else(|| match (from, self.to.is_none()) {
-            (Some(from), true) => (from + Duration::days(DEFAULT_DAYS - 1)).min(today()),
-            _ => today(),
+            (Some(from), true) => (from + Duration::days(DEFAULT_DAYS - 1)).min(today),
+            _ => today,
         });
         let from = from.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
         let mut problems = Problems::new();
@@ -210,8 +213,9 @@ pub async fn waits(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let scope = query.scope(user.account_id)?;
     let mut conn = state.store.pool().acquire().await?;
+    let zone = clinic_zone(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, today_in(zone))?;
     let groups = reports::durations(&mut conn, &scope, GroupBy::Day).await?;
     let mut rows: Vec<WaitRow> = Vec::new();
     for group in groups {
@@ -299,8 +303,9 @@ pub async fn attendance(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let scope = query.scope(user.account_id)?;
     let mut conn = state.store.pool().acquire().await?;
+    let zone = clinic_zone(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, today_in(zone))?;
     let rows = reports::outcomes(&mut conn, &scope, GroupBy::Day).await?;
     let rows: Vec<AttendanceRow> = rows.into_iter().map(Into::into).collect();
     answer(rows, query.wants_csv(&headers), &scope)
@@ -344,8 +349,9 @@ pub async fn doctors(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let scope = query.scope(user.account_id)?;
     let mut conn = state.store.pool().acquire().await?;
+    let zone = clinic_zone(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, today_in(zone))?;
     let outcomes = reports::outcomes(&mut conn, &scope, GroupBy::Doctor).await?;
     let durations = reports::durations(&mut conn, &scope, GroupBy::Doctor).await?;
     let median = |key: &Option<String>, measure: Measure| {
@@ -394,7 +400,7 @@ const WEEKDAYS: [&str; 7] = [
 
 /// Check-ins by weekday and hour (the heatmap): all 168 cells, Monday 0h first. The database
 /// counts arrivals per UTC hour; each hour is then placed on the clinic's weekday and hour
-/// (its time zone, daylight saving included).
+/// (its time zone — the account's, else the server's —, daylight saving included).
 #[utoipa::path(get, path = "/api/reports/arrivals", tag = "reports", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, content(([ArrivalRow] = "application/json"), (String = "text/csv")))))]
 pub async fn arrivals(
@@ -403,12 +409,13 @@ pub async fn arrivals(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let scope = query.scope(user.account_id)?;
     let mut conn = state.store.pool().acquire().await?;
+    let zone = clinic_zone(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, today_in(zone))?;
     let hours = reports::arrivals_by_hour(&mut conn, &scope).await?;
     let mut grid = [[0i64; 24]; 7];
     for (hour, count) in hours {
-        let Some(local) = Local.timestamp_opt(hour * 3600, 0).earliest() else {
+        let Some(local) = zone.timestamp_opt(hour * 3600, 0).earliest() else {
             return Err(ApiError::Internal(anyhow::anyhow!(
                 "arrival hour {hour} is out of range"
             )));
@@ -444,22 +451,23 @@ mod tests {
 
     #[test]
     fn a_range_defaults_to_the_last_30_days_and_is_checked() {
-        let scope = ReportQuery::default().scope(1).unwrap();
+        let today = parse_day("2026-03-31").unwrap();
+        let scope = ReportQuery::default().scope(1, today).unwrap();
         let from = parse_day(&scope.from).unwrap();
         let to = parse_day(&scope.to).unwrap();
-        assert_eq!(to, today());
+        assert_eq!(to, today);
         assert_eq!((to - from).num_days(), DEFAULT_DAYS - 1);
         let bad = ReportQuery {
             from: Some("2026-02-01".into()),
             to: Some("2026-01-01".into()),
             ..ReportQuery::default()
         };
-        assert!(bad.scope(1).is_err());
+        assert!(bad.scope(1, today).is_err());
         let long = ReportQuery {
             from: Some("2024-01-01".into()),
             to: Some("2026-01-01".into()),
             ..ReportQuery::default()
         };
-        assert!(long.scope(1).is_err());
+        assert!(long.scope(1, today).is_err());
     }
 }

@@ -99,7 +99,8 @@ pub async fn change_status(
 
 /// What the move writes, and the doctor whose busy flag it flipped: EM_ATENDIMENTO marks the
 /// doctor busy and links them (a given `doctorId`, else the appointment's); leaving
-/// EM_ATENDIMENTO (finished, cancelled, back to the queue) frees them. A first check-in stamps
+/// EM_ATENDIMENTO (finished, cancelled, back to the queue) frees them unless another of their
+/// appointments is still EM_ATENDIMENTO. A first check-in stamps
 /// `checkedInAt`; back to the queue keeps it, so the patient keeps their place.
 async fn plan(
     tx: &mut Tx,
@@ -143,7 +144,9 @@ async fn plan(
     if let (Status::Checkin, Some(flags)) = (to, flags) {
         write.priority_flags = flags;
     }
+    // A doctor stays busy while any other of their appointments is still being served.
     if let (Status::EmAtendimento, Some(doctor_id)) = (from, row.doctor_id)
+        && store::appointments::serving_count(tx, account, doctor_id, row.id).await? == 0
         && store::doctors::set_busy(tx, account, doctor_id, false, now).await?
     {
         busy = Some(DoctorBusy {

@@ -24,6 +24,8 @@ pub struct AccountRow {
     pub wait_warn_minutes: i64,
     pub wait_alert_minutes: i64,
     pub panel_name_style: String,
+    /// IANA name; `None` means the server's zone.
+    pub time_zone: Option<String>,
 }
 
 /// Locks the account's row until the transaction ends (PostgreSQL; see `Store::begin_write`).
@@ -51,7 +53,8 @@ pub async fn insert(conn: &mut AnyConnection, name: &str, now: i64) -> sqlx::Res
 
 pub async fn get(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Option<AccountRow>> {
     sqlx::query_as(
-        "SELECT id, name, event_seq, wait_warn_minutes, wait_alert_minutes, panel_name_style \
+        "SELECT id, name, event_seq, wait_warn_minutes, wait_alert_minutes, time_zone, \
+         panel_name_style \
          FROM accounts WHERE id = $1",
     )
     .bind(account_id)
@@ -59,20 +62,29 @@ pub async fn get(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Opti
     .await
 }
 
+/// The settings a master may change.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    pub wait_warn_minutes: i64,
+    pub wait_alert_minutes: i64,
+    pub time_zone: Option<String>,
+}
+
 pub async fn update_settings(
     conn: &mut AnyConnection,
     account_id: i64,
-    name: &str,
-    warn: i64,
-    alert: i64,
+    settings: &Settings,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE accounts SET name = $2, wait_warn_minutes = $3, wait_alert_minutes = $4 WHERE id = $1",
+        "UPDATE accounts SET name = $2, wait_warn_minutes = $3, wait_alert_minutes = $4, \
+         time_zone = $5 WHERE id = $1",
     )
     .bind(account_id)
-    .bind(name)
-    .bind(warn)
-    .bind(alert)
+    .bind(&settings.name)
+    .bind(settings.wait_warn_minutes)
+    .bind(settings.wait_alert_minutes)
+    .bind(&settings.time_zone)
     .execute(conn)
     .await?;
     Ok(())
@@ -89,6 +101,16 @@ pub async fn set_panel_name_style(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The account's time zone name, when one is set.
+pub async fn time_zone(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Option<String>> {
+    let zone: Option<Option<String>> =
+        sqlx::query_scalar("SELECT time_zone FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(zone.flatten())
 }
 
 pub async fn insert_user(

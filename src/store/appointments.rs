@@ -254,6 +254,65 @@ pub async fn of_patient_on(
     .await
 }
 
+/// The times a doctor is booked on a day: every appointment that is neither deleted nor
+/// cancelled, as `(startTime, endTime)`.
+pub async fn booked_times(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    doctor_id: i64,
+    day: &str,
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "SELECT start_time, end_time FROM appointments WHERE account_id = $1 AND doctor_id = $2 \
+         AND day = $3 AND deleted_at IS NULL AND status_id <> $4 ORDER BY start_time",
+    )
+    .bind(account_id)
+    .bind(doctor_id)
+    .bind(day)
+    .bind(Status::Cancelado.id())
+    .fetch_all(conn)
+    .await
+}
+
+/// How many of the doctor's appointments other than `except` are being served right now.
+pub async fn serving_count(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    doctor_id: i64,
+    except: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM appointments WHERE account_id = $1 AND doctor_id = $2 \
+         AND id <> $3 AND status_id = $4 AND deleted_at IS NULL",
+    )
+    .bind(account_id)
+    .bind(doctor_id)
+    .bind(except)
+    .bind(Status::EmAtendimento.id())
+    .fetch_one(conn)
+    .await
+}
+
+/// A patient's appointments, latest day first.
+pub async fn of_patient(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    patient_id: i64,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<AppointmentRow>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE a.account_id = $1 AND a.patient_id = $2 AND a.deleted_at IS NULL \
+         ORDER BY a.day DESC, a.start_time DESC, a.id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(account_id)
+    .bind(patient_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await
+}
+
 /// The latest calls of a day (appointments that went EM_ATENDIMENTO), newest first.
 pub async fn calls(
     conn: &mut AnyConnection,

@@ -150,7 +150,7 @@ pub fn serve_args(db_url: &str) -> ServeArgs {
         token_ttl: 3600,
         jwt_secret: None,
         demo: false,
-        web_dir: PathBuf::from("web/dist"),
+        web_dir: None,
         event_retention_hours: 72,
     }
 }

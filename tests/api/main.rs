@@ -5,6 +5,7 @@
 
 mod auth;
 mod bad_input;
+mod clinic_day;
 mod events;
 mod helpers;
 mod ops;

@@ -60,7 +60,10 @@ test('a row offers only the moves its status allows, and a move shows on the oth
   await desk2.click(`${row(id)} .ask button:has-text("Não")`);
   assert.equal(await statusOf(desk2, id), 'Confirmado');
 
+  // Desfazer asks too, and says what it costs.
   await desk2.click(`${row(id)} button[data-action="Desfazer"]`);
+  assert.match(await desk2.textContent(`${row(id)} .ask`), /perde o lugar na fila/);
+  await desk2.click(`${row(id)} .ask button:has-text("Sim")`);
   await eventually(async () => (await statusOf(desk1, id)) === 'Agendado', { timeout: 1000, message: 'back to Agendado' });
 });
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Api, freshDatabase, startServer } from './helpers/fila.mjs';
 import { launch, loginThroughForm, newPage, trackErrors, waitLive } from './helpers/browser.mjs';
+import { assertAccessible } from './helpers/axe.mjs';
 
 const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 const shot = (name) => path.join(SHOTS, `${name}.png`);
@@ -33,16 +34,28 @@ test('every screen renders, and is saved as a screenshot', async () => {
   await page.goto(`${server.base}/entrar`);
   await page.waitForSelector('input[type="email"]');
   await page.screenshot({ path: shot('entrar') });
+  await assertAccessible(page, 'entrar');
 
   await loginThroughForm(page, server.base, login.email, login.password, '/agenda');
   await page.waitForSelector('[data-testid="agenda"][data-loaded="true"] [data-appointment-id]');
   await waitLive(page);
   await page.screenshot({ path: shot('agenda'), fullPage: true });
+  await assertAccessible(page, 'agenda');
+  // The check-in dialog, open, then closed with Escape: the focus goes back to its button.
+  const arriving = page.locator('[data-testid="agenda"] [data-status="Agendado"] button[data-action="Check-in"]').first();
+  await arriving.click();
+  await page.waitForSelector('[data-testid="priority-flags"]');
+  await assertAccessible(page, 'check-in dialog');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid="priority-flags"]', { state: 'detached' });
+  await page.waitForFunction(() => document.activeElement?.getAttribute('data-action') === 'Check-in');
+  await assertAccessible(page, 'agenda after the dialog');
 
   await page.goto(`${server.base}/fila`);
   await page.waitForSelector('[data-testid="queue"] [data-appointment-id]');
   await waitLive(page);
   await page.screenshot({ path: shot('fila'), fullPage: true });
+  await assertAccessible(page, 'fila');
 
   await page.setViewportSize({ width: 1024, height: 768 });
   await page.screenshot({ path: shot('fila-tablet'), fullPage: true });
@@ -55,6 +68,7 @@ test('every screen renders, and is saved as a screenshot', async () => {
   const curl = await page.textContent('[data-testid="curl-example"]');
   assert.match(curl, new RegExp(`${server.base}/api/auth/token`));
   await page.screenshot({ path: shot('acesso-api'), fullPage: true });
+  await assertAccessible(page, 'acesso-api');
   await page.click('[data-testid="use-in-panel"]');
 
   // The key trades for a token exactly as the curl example says.
@@ -81,6 +95,7 @@ test('every screen renders, and is saved as a screenshot', async () => {
   await tv.mouse.click(960, 900); // the touch that lets the browser play the chime
   await tv.waitForTimeout(2000); // let the call's highlight settle
   await tv.screenshot({ path: shot('painel') });
+  await assertAccessible(tv, 'painel');
 
   assert.deepEqual(page.errors, []);
   assert.deepEqual(tv.errors, []);

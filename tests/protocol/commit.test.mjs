@@ -34,7 +34,13 @@ function openWriter(server, accountId) {
   const exited = once(child, 'exit');
   const lines = [];
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => lines.push(...chunk.split('\n').filter(Boolean)));
+  // Whole lines only: a chunk may end in the middle of one ("seq" now, " 2\n" next).
+  let partial = '';
+  child.stdout.on('data', (chunk) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts.filter(Boolean));
+  });
   const line = async (prefix) => {
     for (let i = 0; i < 200; i++) {
       const found = lines.find((l) => l.startsWith(prefix));

@@ -12,6 +12,7 @@ import { Settings } from './pages/Settings';
 import { Doctors } from './pages/Doctors';
 import { Procedures } from './pages/Procedures';
 import { Team } from './pages/Team';
+import { Patients } from './pages/Patients';
 import './styles.css';
 
 // The reports bring the chart library: loaded only when /relatorios is opened.
@@ -27,6 +28,7 @@ createRoot(document.getElementById('root')!).render(
           <Route element={<StaffShell />}>
             <Route path="/agenda" element={<Agenda />} />
             <Route path="/fila" element={<Queue />} />
+            <Route path="/pacientes" element={<Patients />} />
             <Route path="/acesso-api" element={<ApiAccess />} />
             <Route
               path="/relatorios"

@@ -163,3 +163,10 @@ export interface User {
   isMaster: boolean;
   active: boolean;
 }
+
+/** One slot of `GET /api/doctors/{id}/slots`. */
+export interface Slot {
+  startTime: string;
+  endTime: string;
+  free: boolean;
+}

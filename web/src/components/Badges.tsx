@@ -1,13 +1,14 @@
 import type { Appointment, Status } from '../api/types';
-import { badgeTextColor } from '../lib/status';
+import { badgeColors } from '../lib/status';
 import { reasonLabel, tierOf } from '../lib/priority';
 
 export function StatusBadge({ status }: { status: Status }) {
   return (
     <span
       className="status"
-      style={{ background: status.color, color: badgeTextColor(status.color) }}
+      style={badgeColors(status.color)}
       data-status={status.name}
+      data-color={status.color}
     >
       {status.name}
     </span>

@@ -2,7 +2,7 @@
 // the clinic's settings, keeps one socket for all screens, and re-reads the account every few
 // minutes so a screen left open overnight moves on to the new day by itself.
 
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { ApiClient } from '../api/client';
 import { describeError } from '../api/errors';
@@ -12,6 +12,7 @@ import { useLiveStatus, useSessionToken } from '../lib/hooks';
 import { LiveSocket } from '../live/socket';
 import { StaffContext, type Staff } from './StaffContext';
 import { LiveBadge } from './LiveBadge';
+import { NAV_ITEMS } from './nav';
 
 const ACCOUNT_REFRESH_MS = 5 * 60_000;
 
@@ -100,30 +101,86 @@ function LoggedIn() {
   );
 }
 
+/**
+ * The top bar: the screens of NAV_ITEMS as tabs on a wide screen; on tablets and phones a
+ * "Menu" button opens them as a list of large targets (it closes on a choice, Escape or a click
+ * outside), so every screen stays one tap away however many there are.
+ */
 function TopBar({ staff }: { staff: Staff }) {
   const navigate = useNavigate();
+  const location = useLocation();
   const status = useLiveStatus(staff.socket);
+  const [open, setOpen] = useState(false);
+  const menuRef = useRef<HTMLDivElement>(null);
+  const buttonRef = useRef<HTMLButtonElement>(null);
+  const items = NAV_ITEMS.filter((item) => !item.masterOnly || staff.me.isMaster);
   const logout = () => {
     userSession.clear();
     navigate('/entrar', { replace: true });
   };
+
+  useEffect(() => setOpen(false), [location.pathname, location.search]);
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        setOpen(false);
+        buttonRef.current?.focus();
+      }
+    };
+    const onDown = (e: MouseEvent) => {
+      const target = e.target as Node;
+      if (!menuRef.current?.contains(target) && !buttonRef.current?.contains(target)) setOpen(false);
+    };
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('mousedown', onDown);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('mousedown', onDown);
+    };
+  }, [open]);
+
+  const links = (onPick?: () => void) =>
+    items.map((item) =>
+      item.newTab ? (
+        <a key={item.to} href={item.to} target="_blank" rel="noreferrer" onClick={onPick}>
+          {item.label} <span aria-hidden>↗</span>
+          <span className="visually-hidden"> (abre em nova aba)</span>
+        </a>
+      ) : (
+        <NavLink key={item.to} to={item.to} onClick={onPick}>
+          {item.label}
+        </NavLink>
+      ),
+    );
+
   return (
     <header className="topbar">
       <div className="brand">
         <span className="logo" aria-hidden>F</span>
         <span className="brand-name">{staff.account.name}</span>
       </div>
-      <nav className="tabs">
-        <NavLink to="/agenda">Agenda do dia</NavLink>
-        <NavLink to="/fila">Fila de espera</NavLink>
-        <a href="/painel" target="_blank" rel="noreferrer">Painel ↗</a>
-        {staff.me.isMaster && <NavLink to="/acesso-api">Acesso à API</NavLink>}
-        <NavLink to="/relatorios">Relatórios</NavLink>
-        <NavLink to="/medicos">Médicos</NavLink>
-        <NavLink to="/procedimentos">Procedimentos</NavLink>
-        {staff.me.isMaster && <NavLink to="/equipe">Equipe</NavLink>}
-        {staff.me.isMaster && <NavLink to="/configuracoes">Configurações</NavLink>}
+      <nav className="tabs" aria-label="Telas">
+        {links()}
       </nav>
+      <div className="menu-wrap">
+        <button
+          ref={buttonRef}
+          type="button"
+          className="btn menu-button"
+          aria-expanded={open}
+          aria-controls="nav-menu"
+          onClick={() => setOpen((o) => !o)}
+          data-testid="menu-button"
+        >
+          <span aria-hidden className="menu-icon">☰</span> Menu
+        </button>
+        {open && (
+          <div ref={menuRef} id="nav-menu" className="nav-menu" data-testid="nav-menu">
+            <nav aria-label="Telas (menu)">{links(() => setOpen(false))}</nav>
+          </div>
+        )}
+      </div>
       <div className="session">
         <LiveBadge status={status} />
         <span className="user" title={staff.me.email ?? ''}>{staff.me.name ?? staff.me.email}</span>

@@ -3,14 +3,21 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
 
 type Tone = 'error' | 'success' | 'info';
+/** A button in the toast, e.g. "Ver o dia" after a booking. */
+export interface ToastAction {
+  label: string;
+  run: () => void;
+}
+
 interface Toast {
   id: number;
   text: string;
   tone: Tone;
+  action?: ToastAction;
 }
 
 interface ToastApi {
-  show: (text: string, tone?: Tone) => void;
+  show: (text: string, tone?: Tone, action?: ToastAction) => void;
 }
 
 const ToastContext = createContext<ToastApi>({ show: () => {} });
@@ -23,10 +30,10 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const dismiss = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
 
   const show = useCallback(
-    (text: string, tone: Tone = 'info') => {
+    (text: string, tone: Tone = 'info', action?: ToastAction) => {
       const id = nextId++;
-      setToasts((all) => [...all.filter((t) => t.text !== text), { id, text, tone }].slice(-4));
-      setTimeout(() => dismiss(id), tone === 'error' ? 7000 : 3500);
+      setToasts((all) => [...all.filter((t) => t.text !== text), { id, text, tone, action }].slice(-4));
+      setTimeout(() => dismiss(id), tone === 'error' || action ? 8000 : 3500);
     },
     [dismiss],
   );
@@ -38,8 +45,20 @@ export function ToastProvider({ children }: { children: ReactNode }) {
       {children}
       <div className="toasts" role="status" aria-live="polite">
         {toasts.map((t) => (
-          <div key={t.id} className={`toast toast-${t.tone}`} onClick={() => dismiss(t.id)}>
-            {t.text}
+          <div key={t.id} className={`toast toast-${t.tone}`} data-testid="toast">
+            <span onClick={() => dismiss(t.id)}>{t.text}</span>
+            {t.action && (
+              <button
+                type="button"
+                className="toast-action"
+                onClick={() => {
+                  dismiss(t.id);
+                  t.action?.run();
+                }}
+              >
+                {t.action.label}
+              </button>
+            )}
           </div>
         ))}
       </div>

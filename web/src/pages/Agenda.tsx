@@ -1,8 +1,10 @@
-// Agenda do dia: the clinic's appointments for today (the server's day), grouped by doctor and
-// ordered by time, with only the status moves the contract allows, a booking form, and live
+// Agenda: the clinic's appointments of one day (`/agenda?data=YYYY-MM-DD`, today in the clinic's
+// time zone by default), grouped by doctor and ordered by time, with only the status moves the
+// contract allows, "Reagendar" for a missed or cancelled appointment, a booking form, and live
 // updates from the socket.
 
 import { useCallback, useMemo, useState } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import type { Appointment, Doctor, LiveEvent } from '../api/types';
 import { describeError } from '../api/errors';
 import { useStaff } from '../components/StaffContext';
@@ -11,11 +13,13 @@ import { PriorityBadge, StatusBadge } from '../components/Badges';
 import { MoveButton } from '../components/MoveButton';
 import { CheckinDialog } from '../components/CheckinDialog';
 import { BookingForm } from '../components/BookingForm';
+import { RescheduleDialog } from '../components/RescheduleDialog';
+import { BusyDoctorDialog, busyCall, type BusyCall } from '../components/Pickers';
 import { appointmentOf, isNotOlder, loadAll } from '../live/lists';
 import { applyDoctorEvent } from '../live/doctors';
 import { useFeed } from '../live/useFeed';
-import { dayOf, formatDay, procedureName } from '../lib/format';
-import { STATUS, agendaMoves, type Move } from '../lib/status';
+import { dayOf, formatDay, isDay, procedureName, shiftDay } from '../lib/format';
+import { STATUS, agendaMoves, canReschedule, type Move } from '../lib/status';
 import { useStatusMove } from '../lib/useStatusMove';
 import { usePageTitle } from '../lib/hooks';
 
@@ -29,10 +33,14 @@ const FILTERS: Array<{ value: Filter; label: string; statuses: string[] | null }
 ];
 
 export function Agenda() {
-  usePageTitle('Agenda do dia');
   const { api, socket, account } = useStaff();
   const toast = useToast();
-  const today = account.today;
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  const asked = params.get('data');
+  const today = isDay(asked) ? asked : account.today;
+  const isToday = today === account.today;
+  usePageTitle(isToday ? 'Agenda do dia' : `Agenda ${today.split('-').reverse().join('/')}`);
   const [rows, setRows] = useState<Map<number, Appointment>>(new Map());
   const [doctors, setDoctors] = useState<Doctor[]>([]);
   const [loaded, setLoaded] = useState(false);
@@ -40,6 +48,14 @@ export function Agenda() {
   const [doctorFilter, setDoctorFilter] = useState<number | 'all'>('all');
   const [checkingIn, setCheckingIn] = useState<Appointment | null>(null);
   const [booking, setBooking] = useState(false);
+  const [rescheduling, setRescheduling] = useState<Appointment | null>(null);
+
+  const goTo = (day: string) => {
+    const next = new URLSearchParams(params);
+    if (day === account.today) next.delete('data');
+    else next.set('data', day);
+    setParams(next);
+  };
 
   const upsert = useCallback(
     (a: Appointment) =>
@@ -79,10 +95,20 @@ export function Agenda() {
   useFeed(api, socket, today, load, apply, (err) => toast.show(describeError(err), 'error'));
   const { run, pending } = useStatusMove(upsert);
 
+  const [askCall, setAskCall] = useState<BusyCall | null>(null);
+
   const onMove = (a: Appointment, move: Move) => {
     const arriving = a.status.name === STATUS.AGENDADO || a.status.name === STATUS.CONFIRMADO;
-    if (move.action === 'check-in' && arriving) setCheckingIn(a);
-    else void run(a, move.action);
+    if (move.action === 'check-in' && arriving) {
+      setCheckingIn(a);
+      return;
+    }
+    const busy = move.action === 'em atendimento' ? busyCall(a, rows.values(), doctors) : null;
+    if (busy) {
+      setAskCall(busy); // a doctor who already has a patient in the room: ask first
+      return;
+    }
+    void run(a, move.action);
   };
 
   const groups = useMemo(() => groupByDoctor(rows, filter, doctorFilter, doctors), [rows, filter, doctorFilter, doctors]);
@@ -93,13 +119,37 @@ export function Agenda() {
     <section className="agenda" data-testid="agenda" data-loaded={loaded}>
       <div className="page-head">
         <div>
-          <h1>Agenda do dia</h1>
-          <p className="muted capitalize">{formatDay(today)}</p>
+          <h1 tabIndex={-1}>{isToday ? 'Agenda do dia' : 'Agenda'}</h1>
+          <p className="muted capitalize" data-testid="agenda-day" data-day={today}>
+            {formatDay(today)}
+            {isToday ? ' · hoje' : ''}
+          </p>
         </div>
         <button className="btn btn-primary" onClick={() => setBooking(true)} data-testid="new-appointment">
           + Novo agendamento
         </button>
       </div>
+
+      <nav className="day-nav" aria-label="Dia da agenda">
+        <button className="btn" onClick={() => goTo(shiftDay(today, -1))} data-testid="prev-day" aria-label="Dia anterior">
+          ‹ <span className="day-nav-word">Anterior</span>
+        </button>
+        <label className="day-pick">
+          <span className="visually-hidden">Escolher o dia</span>
+          <input
+            type="date"
+            value={today}
+            data-testid="day-picker"
+            onChange={(e) => isDay(e.target.value) && goTo(e.target.value)}
+          />
+        </label>
+        <button className="btn" onClick={() => goTo(shiftDay(today, 1))} data-testid="next-day" aria-label="Próximo dia">
+          <span className="day-nav-word">Próximo</span> ›
+        </button>
+        <button className="btn btn-ghost" onClick={() => goTo(account.today)} disabled={isToday} data-testid="today">
+          Hoje
+        </button>
+      </nav>
 
       <div className="toolbar">
         <div className="chips" role="tablist">
@@ -133,7 +183,9 @@ export function Agenda() {
       {!loaded ? (
         <p className="empty">Carregando a agenda…</p>
       ) : groups.length === 0 ? (
-        <p className="empty">Nenhum agendamento {filter === 'todos' ? 'para hoje' : 'neste filtro'}.</p>
+        <p className="empty">
+          Nenhum agendamento {filter === 'todos' ? (isToday ? 'para hoje' : 'neste dia') : 'neste filtro'}.
+        </p>
       ) : (
         <div className="agenda-groups">
           {groups.map((group) => (
@@ -148,7 +200,13 @@ export function Agenda() {
                   <li key={a.id} className="row agenda-row" data-appointment-id={a.id} data-status={a.status.name}>
                     <span className="time">{a.startTime}</span>
                     <span className="who">
-                      <span className="patient">{a.patient?.name ?? '—'}</span>
+                      {a.patient ? (
+                        <Link className="patient patient-link" to={`/pacientes?id=${a.patient.id}`}>
+                          {a.patient.name}
+                        </Link>
+                      ) : (
+                        <span className="patient">—</span>
+                      )}
                       <span className="muted small">{procedureName(a)}</span>
                     </span>
                     <span className="badges">
@@ -164,6 +222,16 @@ export function Agenda() {
                           onRun={() => onMove(a, move)}
                         />
                       ))}
+                      {canReschedule(a.status.name) && (
+                        <button
+                          className="btn btn-small btn-primary"
+                          data-action="Reagendar"
+                          disabled={pending.has(a.id)}
+                          onClick={() => setRescheduling(a)}
+                        >
+                          Reagendar
+                        </button>
+                      )}
                     </span>
                   </li>
                 ))}
@@ -188,15 +256,50 @@ export function Agenda() {
       {booking && (
         <BookingForm
           doctors={doctors}
-          today={today}
+          day={today}
           onClose={() => setBooking(false)}
           onCreated={(created) => {
             created.forEach(upsert);
             setBooking(false);
+            const day = dayOf(created[0]?.date) || today;
+            const what = created.length > 1 ? `${created.length} agendamentos criados` : 'Agendamento criado';
+            const when = day === account.today ? 'hoje' : formatDay(day);
             toast.show(
-              created.length > 1 ? `${created.length} agendamentos criados.` : 'Agendamento criado.',
+              `${what} para ${when}, às ${created[0]?.startTime ?? ''}.`,
               'success',
+              day === today ? undefined : { label: 'Ver o dia', run: () => navigate(`/agenda?data=${day}`) },
             );
+          }}
+        />
+      )}
+      {askCall && (
+        <BusyDoctorDialog
+          call={askCall}
+          onCancel={() => setAskCall(null)}
+          onConfirm={() => {
+            const a = askCall.appointment;
+            setAskCall(null);
+            void run(a, 'em atendimento');
+          }}
+        />
+      )}
+      {rescheduling && (
+        <RescheduleDialog
+          appointment={rescheduling}
+          doctors={doctors}
+          onCancel={() => setRescheduling(null)}
+          onDone={(updated, now) => {
+            setRescheduling(null);
+            upsert(updated);
+            if (now) setCheckingIn(updated);
+            else
+              toast.show(
+                `${updated.patient?.name ?? 'Agendamento'} reagendado para ${formatDay(dayOf(updated.date))}, às ${updated.startTime}.`,
+                'success',
+                dayOf(updated.date) === today
+                  ? undefined
+                  : { label: 'Ver o dia', run: () => navigate(`/agenda?data=${dayOf(updated.date)}`) },
+              );
           }}
         />
       )}

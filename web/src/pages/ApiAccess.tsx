@@ -11,6 +11,7 @@ import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { MoveButton } from '../components/MoveButton';
 import { usePageTitle } from '../lib/hooks';
+import { formatInstant } from '../lib/format';
 
 export function ApiAccess() {
   usePageTitle('Acesso à API');
@@ -38,12 +39,13 @@ export function ApiAccess() {
       </div>
       <ApiKeys />
       <WaitSettings />
+      <TimeZoneSettings />
     </section>
   );
 }
 
 function ApiKeys() {
-  const { api } = useStaff();
+  const { api, account } = useStaff();
   const toast = useToast();
   const [keys, setKeys] = useState<ApiKey[] | null>(null);
   const [name, setName] = useState('');
@@ -122,7 +124,7 @@ function ApiKeys() {
               <li key={k.id} className="row key-row" data-key-id={k.id}>
                 <span className="who">
                   <span className="patient">{k.name}</span>
-                  <span className="muted small">criada em {new Date(k.createdAt).toLocaleString('pt-BR')}</span>
+                  <span className="muted small">criada em {formatInstant(k.createdAt, account.timeZone)}</span>
                 </span>
                 <span className="actions">
                   <MoveButton
@@ -240,6 +242,79 @@ function WaitSettings() {
           <input type="number" min={1} max={1440} value={alert} onChange={(e) => setAlert(e.target.value)} name="waitAlertMinutes" />
         </label>
         <button className="btn btn-neutral" type="submit" disabled={busy}>
+          Salvar
+        </button>
+      </form>
+    </div>
+  );
+}
+
+const BRAZIL_ZONES = [
+  ['America/Sao_Paulo', 'Brasília (SP, RJ, MG, Sul, GO, DF, BA…)'],
+  ['America/Recife', 'Recife / Nordeste sem horário de verão'],
+  ['America/Fortaleza', 'Fortaleza'],
+  ['America/Belem', 'Belém'],
+  ['America/Manaus', 'Manaus (AM)'],
+  ['America/Cuiaba', 'Cuiabá (MT)'],
+  ['America/Campo_Grande', 'Campo Grande (MS)'],
+  ['America/Porto_Velho', 'Porto Velho (RO)'],
+  ['America/Boa_Vista', 'Boa Vista (RR)'],
+  ['America/Rio_Branco', 'Rio Branco (AC)'],
+  ['America/Noronha', 'Fernando de Noronha'],
+];
+
+/** The clinic's time zone: its "today" and every time on the screens and the panel. */
+export function TimeZoneSettings() {
+  const { api, account, reloadAccount } = useStaff();
+  const toast = useToast();
+  const [zone, setZone] = useState(account.timeZone);
+  const [busy, setBusy] = useState(false);
+  const supported = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+  const brazil = new Set(BRAZIL_ZONES.map(([z]) => z));
+  const others = [...new Set([...supported, account.timeZone])].filter((z) => !brazil.has(z)).sort();
+
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      await api.patch<Account>('/api/account', { timeZone: zone });
+      await reloadAccount();
+      toast.show('Fuso horário salvo.', 'success');
+    } catch (err) {
+      toast.show(describeError(err), 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="card">
+      <h2 className="card-title">Fuso horário da clínica</h2>
+      <p className="muted small">
+        Define o “hoje” da agenda e da fila e o horário mostrado nas telas e no painel. Agora na clínica:{' '}
+        {new Intl.DateTimeFormat('pt-BR', { timeZone: account.timeZone, dateStyle: 'short', timeStyle: 'short' }).format(new Date())}.
+      </p>
+      <form className="inline-form" onSubmit={save}>
+        <label className="field grow">
+          <span>Fuso horário</span>
+          <select className="select" name="timeZone" value={zone} onChange={(e) => setZone(e.target.value)}>
+            <optgroup label="Brasil">
+              {BRAZIL_ZONES.map(([z, label]) => (
+                <option key={z} value={z}>
+                  {label} — {z}
+                </option>
+              ))}
+            </optgroup>
+            <optgroup label="Outros">
+              {others.map((z) => (
+                <option key={z} value={z}>
+                  {z}
+                </option>
+              ))}
+            </optgroup>
+          </select>
+        </label>
+        <button className="btn btn-neutral" type="submit" disabled={busy || zone === account.timeZone}>
           Salvar
         </button>
       </form>

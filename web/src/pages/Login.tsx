@@ -41,7 +41,7 @@ export function Login() {
   };
 
   return (
-    <div className="login-page">
+    <main className="login-page">
       <form className="login-card" onSubmit={submit} data-testid="login-form">
         <div className="login-brand">
           <span className="logo logo-large" aria-hidden>F</span>
@@ -85,7 +85,7 @@ export function Login() {
           Painel da sala de espera? Abra <a href="/painel">/painel</a> neste navegador.
         </p>
       </form>
-    </div>
+    </main>
   );
 }
 

@@ -83,7 +83,7 @@ function PanelSetup({ onReady }: { onReady: () => void }) {
   };
 
   return (
-    <div className="painel painel-setup">
+    <main className="painel painel-setup">
       <form className="setup-card" onSubmit={submit} data-testid="painel-setup">
         <h1>Configurar o painel</h1>
         <p>
@@ -112,7 +112,7 @@ function PanelSetup({ onReady }: { onReady: () => void }) {
           </button>
         )}
       </form>
-    </div>
+    </main>
   );
 }
 

@@ -8,6 +8,7 @@ import type { Account } from '../api/types';
 import { describeError } from '../api/errors';
 import { PANEL_API_KEY } from '../auth/sessions';
 import { useStaff } from '../components/StaffContext';
+import { TimeZoneSettings } from './ApiAccess';
 import { useToast } from '../components/Toasts';
 import { usePageTitle } from '../lib/hooks';
 import { panelName, type PanelNameStyle } from '../lib/format';
@@ -37,6 +38,7 @@ export function Settings() {
         </div>
       </div>
       <ClinicSettings />
+      <TimeZoneSettings />
       <PanelSettings />
     </section>
   );
@@ -103,10 +105,6 @@ function ClinicSettings() {
             <option value="initials">{`Só as iniciais (${panelName('João da Silva Santos', 'initials')})`}</option>
             <option value="full">Nome completo</option>
           </select>
-        </label>
-        <label className="field span-2">
-          <span>Fuso horário (define o “hoje” da agenda e as horas dos relatórios)</span>
-          <input name="timeZone" value={account.timeZone} readOnly />
         </label>
         <div className="span-2">
           <button className="btn btn-primary" type="submit" disabled={busy} data-testid="save-settings">

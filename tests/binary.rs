@@ -1,0 +1,177 @@
+//! The `fila` binary as an operator meets it: copied anywhere, run from an empty folder, it
+//! serves the web app built into it; a failing command prints one line and exits non-zero.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+};
+
+const FILA: &str = env!("CARGO_BIN_EXE_fila");
+
+/// A `fila serve` child process, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `fila serve` with `dir` as its working folder and nothing else in it.
+fn serve_in(dir: &Path) -> Server {
+    let mut child = Command::new(FILA)
+        .current_dir(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("FILA_WEB_DIR")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start fila");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("fila printed its address before exiting")
+            .expect("read stdout");
+        if let Some(address) = line.strip_prefix("Fila is running at ") {
+            break address.trim().to_string();
+        }
+    };
+    Server { child, base }
+}
+
+#[tokio::test]
+async fn serves_the_built_in_web_app_from_an_empty_folder() {
+    let repo_index = Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist/index.html");
+    assert!(
+        repo_index.exists(),
+        "the web app must be built before the binary (scripts/build-web, then cargo build)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = serve_in(dir.path());
+    let client = reqwest::Client::new();
+
+    // Any route of the single-page app is its index.html, revalidated through its ETag.
+    let page = client
+        .get(format!("{}/agenda", server.base))
+        .send()
+        .await
+        .expect("GET /agenda");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(page.headers()[CACHE_CONTROL], "no-cache");
+    let etag = page.headers()[ETAG].clone();
+    let html = page.text().await.expect("index body");
+    assert!(html.contains("id=\"root\""), "not the web app: {html}");
+    let again = client
+        .get(format!("{}/", server.base))
+        .header(IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .expect("GET / again");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The script the page names is served from memory, cached for good, compressed on request.
+    let script = html
+        .split('"')
+        .find(|part| part.starts_with("/assets/") && part.ends_with(".js"))
+        .expect("index.html names its script")
+        .to_string();
+    let asset = client
+        .get(format!("{}{script}", server.base))
+        .header(ACCEPT_ENCODING, "br, gzip")
+        .send()
+        .await
+        .expect("GET the script");
+    assert_eq!(asset.status(), StatusCode::OK);
+    assert_eq!(
+        asset.headers()[CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(asset.headers()[CONTENT_ENCODING], "br");
+    assert!(
+        asset.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+
+    // No source map is served, and an unknown asset is a 404 rather than the page.
+    let map = client
+        .get(format!("{}{script}.map", server.base))
+        .send()
+        .await
+        .expect("GET the map");
+    assert_eq!(map.status(), StatusCode::NOT_FOUND);
+
+    // The API is there too, with its database created in the working folder.
+    let health = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(dir.path().join("fila.db").exists());
+}
+
+#[test]
+fn a_failing_command_prints_one_line_and_exits_non_zero() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(FILA)
+        .current_dir(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "mysql://db/fila",
+        ])
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run fila");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(
+        lines[0].starts_with("fila: error: ") && lines[0].contains("unsupported database URL"),
+        "unexpected error line: {stderr}"
+    );
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+}
+
+#[test]
+fn a_listen_address_in_use_names_the_cause() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(FILA)
+        .current_dir(dir.path())
+        .args(["serve", "--listen", &addr])
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run fila");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("binding {addr}")) && stderr.contains("in use"),
+        "{stderr}"
+    );
+}
