@@ -1,14 +1,18 @@
-//! The demo clinic of `fila serve --demo`: doctors, procedures, patients and today's
-//! appointments in several statuses, and eight weeks of past days for the reports, created
-//! only on an empty database.
+//! The demo clinic of `fila serve --demo`: doctors, procedures, patients, today's appointments
+//! in several statuses, two weeks of simulated past days in the status history (so the wait
+//! estimate has something to go on) and, before them, six more weeks of a busier history for
+//! the reports, created only on an empty database.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, Local, NaiveDate, TimeZone};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 use crate::accounts;
 use crate::domain::cpf;
 use crate::domain::status::Status;
 use crate::domain::time::{now_ms, today};
 use crate::history_seed::{self, Plan};
+use crate::simulate;
 use crate::store::{
     self, Store,
     appointments::{NewAppointment, StatusWrite},
@@ -103,6 +107,7 @@ pub async fn seed_if_empty(store: &Store, history: bool) -> anyhow::Result<Optio
     let now = now_ms();
     let mut tx = store.begin_write(account).await?;
 
+    let mut patient_ids = Vec::new();
     let mut procedure_ids = Vec::new();
     for (name, price) in PROCEDURES {
         procedure_ids.push(
@@ -135,6 +140,7 @@ pub async fn seed_if_empty(store: &Store, history: bool) -> anyhow::Result<Optio
             cpf: Some(cpf::complete(100_200_300 + 7_919 * i as u32)),
         };
         let patient = store::patients::insert(&mut tx, account, &fields, now).await?;
+        patient_ids.push(patient.id);
         let doctor_id = doctor_ids[i % doctor_ids.len()];
         let slot = 8 * 60 + 20 * i as u32;
         let new = NewAppointment {
@@ -165,11 +171,100 @@ pub async fn seed_if_empty(store: &Store, history: bool) -> anyhow::Result<Optio
             store::doctors::set_busy(&mut tx, account, doctor_id, true, now).await?;
         }
     }
+    let past = Past {
+        account,
+        user_id: created.user_id,
+        doctor_ids: [doctor_ids[0], doctor_ids[1], doctor_ids[2]],
+        procedure_ids: [
+            procedure_ids[0],
+            procedure_ids[1],
+            procedure_ids[2],
+            procedure_ids[3],
+        ],
+        patient_ids,
+    };
+    seed_past_days(&mut tx, &past, day, now).await?;
     tx.commit().await?;
     if history {
         history_seed::generate(store, account, HISTORY).await?;
     }
     Ok(Some(login))
+}
+
+/// What the simulated past days are made of.
+struct Past {
+    account: i64,
+    user_id: i64,
+    doctor_ids: [i64; 3],
+    procedure_ids: [i64; 4],
+    patient_ids: Vec<i64>,
+}
+
+/// Days of history before today.
+const PAST_DAYS: i64 = 14;
+
+/// Finished appointments of the past days, with the status history a real clinic would have
+/// written (check-in, call, end of visit), from `simulate`.
+async fn seed_past_days(
+    tx: &mut store::Tx,
+    past: &Past,
+    today: NaiveDate,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(42);
+    let doctors = simulate::default_doctors(past.doctor_ids, past.procedure_ids);
+    for back in (1..=PAST_DAYS).rev() {
+        let day = today - Duration::days(back);
+        let Some(start) = day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| Local.from_local_datetime(&t).earliest())
+            .map(|t| t.timestamp_millis())
+        else {
+            continue;
+        };
+        let day_text = day.format("%Y-%m-%d").to_string();
+        let visits = simulate::simulate_day(&mut rng, &doctors, start, 0);
+        for (i, visit) in visits.iter().enumerate() {
+            let minutes = (visit.slot - start) / 60_000;
+            let clock = |m: i64| format!("{:02}:{:02}", (m / 60).min(23), m % 60);
+            let new = NewAppointment {
+                patient_id: past.patient_ids[i % past.patient_ids.len()],
+                doctor_id: Some(visit.doctor_id),
+                procedure_id: visit.procedure_id,
+                day: day_text.clone(),
+                start_time: clock(minutes),
+                end_time: clock(minutes + 20),
+                notes: None,
+            };
+            let id = store::appointments::insert(tx, past.account, &new, now).await?;
+            let write = StatusWrite {
+                status: Status::Finalizado,
+                doctor_id: Some(visit.doctor_id),
+                priority_flags: String::new(),
+                checked_in_at: Some(visit.arrival),
+                called_at: Some(visit.call),
+            };
+            store::appointments::write_status(tx, past.account, id, &write, now).await?;
+            let steps = [
+                (Status::Agendado, Status::Checkin, visit.arrival),
+                (Status::Checkin, Status::EmAtendimento, visit.call),
+                (Status::EmAtendimento, Status::Finalizado, visit.finish),
+            ];
+            for (from, to, at) in steps {
+                let recorded = store::history::Move {
+                    appointment_id: id,
+                    doctor_id: Some(visit.doctor_id),
+                    from: Some(from),
+                    to,
+                    at,
+                    user_id: Some(past.user_id),
+                    api_key_id: None,
+                };
+                store::history::record(tx, past.account, &recorded).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A birth date that makes the patient `age` on `day` (spread over the year).

@@ -12,10 +12,14 @@
 //! - [`model`]: the JSON shapes of the API and of event payloads.
 //! - [`store`]: all SQL, one module per aggregate, every query scoped by account.
 //! - [`events`]: status change → listener → outgoing events → durable log → relay.
-//! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry).
+//! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry), and the
+//!   patients' status sockets.
+//! - [`public`]: what a patient sees of their own appointment (status link, self check-in).
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
 //! - [`demo`]: the demo clinic of `fila serve --demo`.
 //! - [`history_seed`]: past days of a busy clinic (`fila demo seed-history`), for the reports.
+//! - [`demo`]: the demo clinic of `fila serve --demo`; [`simulate`]: simulated clinic days (the
+//!   wait estimate's replay and the demo's history).
 
 pub mod accounts;
 pub mod auth;
@@ -28,7 +32,9 @@ pub mod history_seed;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod public;
 pub mod realtime;
+pub mod simulate;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -13,7 +13,9 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::{CreateAccountArgs, SeedHistoryArgs, ServeArgs};
 use crate::events::EventLog;
 use crate::events::relay::Relay;
+use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
+use crate::realtime::public::{StatusFeed, StatusGate};
 use crate::realtime::{self, GatewayState, Io};
 use crate::state::AppState;
 use crate::store::{self, Store};
@@ -35,7 +37,9 @@ impl Application {
         let secret = jwt_secret(&store, args).await?;
         let tokens = Arc::new(Tokens::new(&secret, args.token_ttl));
         let metrics = Arc::new(Metrics::new());
-        let (gateway, expirations) = GatewayState::new(tokens.clone(), metrics.clone());
+        let (mut gateway, expirations) = GatewayState::new(tokens.clone(), metrics.clone());
+        gateway.status_gate = Some(StatusGate::new(store.clone()));
+        let (status_feed, status_worker) = StatusFeed::new();
         let events = EventLog::new();
         let state = AppState {
             store: store.clone(),
@@ -43,6 +47,8 @@ impl Application {
             events: events.clone(),
             metrics: metrics.clone(),
             login_throttle: Arc::new(LoginThrottle::default()),
+            status_feed: status_feed.clone(),
+            self_checkin_limiter: Arc::new(SelfCheckinLimiter::new()),
         };
         let web = match &args.web_dir {
             Some(dir) => http::web::Source::Folder(dir),
@@ -62,13 +68,15 @@ impl Application {
         let router = router.layer(axum::middleware::map_request(realtime::detach_handshake));
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
+        status_worker.spawn(store.clone(), io.clone());
         let relay = Relay::new(
             store,
             io.clone(),
             events.wake_handle(),
             metrics,
             retention_ms,
-        );
+        )
+        .with_status_feed(status_feed);
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;

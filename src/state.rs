@@ -5,7 +5,9 @@ use std::sync::Arc;
 use crate::auth::jwt::Tokens;
 use crate::auth::throttle::LoginThrottle;
 use crate::events::EventLog;
+use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
+use crate::realtime::public::StatusFeed;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -16,4 +18,8 @@ pub struct AppState {
     pub events: EventLog,
     pub metrics: Arc<Metrics>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Disconnects the sockets of revoked status links.
+    pub status_feed: StatusFeed,
+    /// Self check-in attempts per API key.
+    pub self_checkin_limiter: Arc<SelfCheckinLimiter>,
 }

@@ -2,6 +2,7 @@
 //! working days and slots, flexible ids, clock formats.
 
 pub mod cpf;
+pub mod estimate;
 pub mod ids;
 pub mod price;
 pub mod priority;

@@ -22,6 +22,9 @@ pub struct Priority {
     pub tier: i64,
     pub label: &'static str,
     pub reasons: Vec<String>,
+    /// The flags were declared by the patient at the self check-in totem, not set by staff.
+    #[serde(rename = "declaredByPatient")]
+    pub declared_by_patient: bool,
 }
 
 /// Whole years between `birth` and `on`.
@@ -59,6 +62,7 @@ pub fn compute(birth: Option<NaiveDate>, on: NaiveDate, flags: &[String]) -> Pri
         tier,
         label,
         reasons,
+        declared_by_patient: false,
     }
 }
 

@@ -120,6 +120,14 @@ pub fn appointment_updated(appointment: &Appointment) -> anyhow::Result<Vec<Outg
     )?])
 }
 
+/// A patient being served was called again.
+pub fn appointment_recalled(appointment: &Appointment) -> anyhow::Result<Vec<Outgoing>> {
+    Ok(vec![Outgoing::new(
+        names::APPOINTMENT_RECALLED,
+        appointment,
+    )?])
+}
+
 /// A doctor was saved.
 pub fn doctor_saved(doctor: &Doctor, created: bool) -> anyhow::Result<Vec<Outgoing>> {
     let name = if created {

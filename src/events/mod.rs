@@ -22,13 +22,14 @@ use crate::domain::time::now_ms;
 use crate::store::{self, Tx};
 
 /// The only event names that ever reach a client (contract §5).
-pub const ALLOWED: [&str; 10] = [
+pub const ALLOWED: [&str; 11] = [
     names::APPOINTMENT_CREATED,
     names::APPOINTMENT_CHECKIN,
     names::APPOINTMENT_SERVING,
     names::APPOINTMENT_FINISHED_DOCUMENTED,
     names::APPOINTMENT_FINISHED,
     names::APPOINTMENT_UPDATED,
+    names::APPOINTMENT_RECALLED,
     names::DOCTOR_BUSY,
     names::DOCTOR_CREATED,
     names::DOCTOR_UPDATED,
@@ -44,6 +45,8 @@ pub mod names {
     pub const APPOINTMENT_FINISHED_DOCUMENTED: &str = "appointmnents.finished";
     pub const APPOINTMENT_FINISHED: &str = "appointments.finished";
     pub const APPOINTMENT_UPDATED: &str = "appointments.updated";
+    /// A patient being served is called again on the TVs (they did not hear the first call).
+    pub const APPOINTMENT_RECALLED: &str = "appointments.recalled";
     pub const DOCTOR_BUSY: &str = "doctors.busy";
     pub const DOCTOR_CREATED: &str = "doctors.created";
     pub const DOCTOR_UPDATED: &str = "doctors.updated";

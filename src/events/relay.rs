@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::domain::time::{format_ms, now_ms};
 use crate::metrics::Metrics;
+use crate::realtime::public::StatusFeed;
 use crate::realtime::{Io, room};
 use crate::store::{self, Store, events::EventRow};
 
@@ -57,6 +58,8 @@ pub struct Relay {
     metrics: Arc<Metrics>,
     holder: String,
     retention_ms: i64,
+    /// Told of every row emitted, to update the patients' status pages.
+    status_feed: Option<StatusFeed>,
 }
 
 impl Relay {
@@ -79,7 +82,14 @@ impl Relay {
             metrics,
             holder,
             retention_ms,
+            status_feed: None,
         }
+    }
+
+    /// Tells `feed` of every row emitted (the patients' status pages follow the queues).
+    pub fn with_status_feed(mut self, feed: StatusFeed) -> Relay {
+        self.status_feed = Some(feed);
+        self
     }
 
     /// Runs until the process ends.
@@ -167,6 +177,9 @@ impl Relay {
             }
         }
         self.metrics.event_emitted(event);
+        if let Some(feed) = &self.status_feed {
+            feed.after_broadcast(row.account_id, event, &row.data);
+        }
         tracing::debug!(
             account_id = row.account_id,
             seq = row.seq,

@@ -13,9 +13,12 @@ mod paging;
 mod patients;
 mod procedures;
 mod reports;
+mod self_checkin;
 mod status;
 mod users;
 pub mod web;
+mod status_link;
+
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -30,6 +33,7 @@ use crate::error::{ErrorMessage, error_body};
 use crate::state::AppState;
 
 pub use paging::Page;
+pub use self_checkin::{BURST as SELF_CHECKIN_BURST, SelfCheckinLimiter};
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -44,6 +48,8 @@ pub fn router(state: AppState, web: web::Source<'_>) -> Router {
         .merge(patients::router())
         .merge(appointments::router())
         .merge(status::router())
+        .merge(status_link::router())
+        .merge(self_checkin::router())
         .merge(events::router())
         .merge(history::router())
         .merge(reports::router())

@@ -10,7 +10,7 @@ use crate::error::{ErrorBody, ErrorMessage};
 
 use super::{
     account, appointments, auth, doctors, events, history, ops, patients, procedures, reports,
-    status, users,
+    self_checkin, status, status_link, users,
 };
 
 #[derive(OpenApi)]
@@ -29,6 +29,8 @@ use super::{
         appointments::create, appointments::list, appointments::queue, appointments::calls,
         appointments::get_one, appointments::edit, appointments::remove, appointments::reschedule,
         status::change_status, history::history,
+        status_link::create_link, status_link::revoke_links, status_link::public_status,
+        status_link::recall, self_checkin::self_checkin,
         events::since,
         reports::waits, reports::attendance, reports::doctors, reports::arrivals,
         ops::healthz, ops::readyz, ops::metrics,

@@ -75,6 +75,10 @@ pub async fn change_status(
     let (write, doctor_busy) =
         plan(&mut tx, account, &row, to, requested_doctor, flags, now).await?;
     store::appointments::write_status(&mut tx, account, id, &write, now).await?;
+    if to == Status::Checkin && body.priority_flags.is_some() {
+        // Flags set by staff are no longer the patient's declaration.
+        store::appointments::set_flags_declared(&mut tx, account, id, false).await?;
+    }
     let recorded = store::history::Move {
         appointment_id: id,
         doctor_id: write.doctor_id,
@@ -158,7 +162,7 @@ async fn plan(
 }
 
 /// Checks the priority flags; answers them comma-joined for storage.
-fn check_flags(flags: Option<&[String]>) -> ApiResult<Option<String>> {
+pub(super) fn check_flags(flags: Option<&[String]>) -> ApiResult<Option<String>> {
     let Some(flags) = flags else {
         return Ok(None);
     };

@@ -5,6 +5,8 @@
 //! Redis (`--redis-url`, socketioxide-redis): a broadcast from any node then reaches the room's
 //! sockets on every node.
 
+pub mod public;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +41,8 @@ pub fn room(account_id: i64) -> String {
 pub struct GatewayState {
     pub tokens: Arc<Tokens>,
     pub metrics: Arc<Metrics>,
+    /// Checks the `statusToken` of a patient's status socket (see [`public`]).
+    pub status_gate: Option<public::StatusGate>,
     expiry: Expiry,
 }
 
@@ -49,6 +53,7 @@ impl GatewayState {
         let state = GatewayState {
             tokens,
             metrics,
+            status_gate: None,
             expiry: Expiry { tx },
         };
         (state, Expirations { rx })
@@ -171,10 +176,13 @@ pub async fn detach_handshake(request: Request) -> Request {
     Request::from_parts(parts, body)
 }
 
-/// The `auth` object of the handshake: `{"token": "..."}`.
+/// The `auth` object of the handshake: `{"token": "..."}`, or a patient's
+/// `{"statusToken": "..."}`.
 #[derive(Debug, Deserialize)]
 struct HandshakeAuth {
     token: Option<String>,
+    #[serde(rename = "statusToken")]
+    status_token: Option<String>,
 }
 
 fn builder(state: GatewayState) -> SocketIoBuilder {
@@ -229,6 +237,14 @@ async fn authenticate<A: Adapter>(
     TryData(auth): TryData<HandshakeAuth>,
     State(state): State<GatewayState>,
 ) -> Result<(), TokenError> {
+    let auth = auth.ok();
+    // A patient's status socket: its own check, its own room (see `public`).
+    if let (Some(status_token), Some(gate)) = (
+        auth.as_ref().and_then(|a| a.status_token.as_deref()),
+        &state.status_gate,
+    ) {
+        return public::authenticate(&socket, gate, status_token).await;
+    }
     let from_header = socket
         .req_parts()
         .headers
@@ -238,11 +254,7 @@ async fn authenticate<A: Adapter>(
         .filter(|t| !t.is_empty())
         .map(str::to_string);
     let token = from_header
-        .or_else(|| {
-            auth.ok()
-                .and_then(|a| a.token)
-                .map(|t| bearer(&t).to_string())
-        })
+        .or_else(|| auth.and_then(|a| a.token).map(|t| bearer(&t).to_string()))
         .filter(|t| !t.is_empty())
         .ok_or(TokenError::Missing)?;
     let claims = state.tokens.verify(&token)?;
@@ -254,6 +266,13 @@ async fn authenticate<A: Adapter>(
 }
 
 async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(state): State<GatewayState>) {
+    if let (Some(status), Some(gate)) = (public::session_of(&socket), &state.status_gate) {
+        public::joined(&socket, gate, status).await;
+        let left =
+            Duration::from_millis(u64::try_from(status.link.expires_at - now_ms()).unwrap_or(0));
+        let _ = state.expiry.tx.send((socket.id, Instant::now() + left));
+        return;
+    }
     let Some(session) = socket.extensions.get::<Session>() else {
         socket.disconnect().ok();
         return;

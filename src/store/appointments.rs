@@ -36,13 +36,16 @@ pub struct AppointmentRow {
     pub procedure_id: Option<i64>,
     pub procedure_name: Option<String>,
     pub procedure_price: Option<String>,
+    /// 1 when the priority flags were declared by the patient at the totem.
+    pub flags_declared: i64,
 }
 
 const SELECT: &str = "SELECT a.id, a.account_id, a.day, a.start_time, a.end_time, a.notes, \
      a.status_id, a.priority_flags, a.checked_in_at, a.called_at, a.created_at, a.updated_at, \
      a.deleted_at, a.patient_id, p.name AS patient_name, p.phone AS patient_phone, \
      p.date_birth AS patient_date_birth, a.doctor_id, d.name AS doctor_name, d.room AS doctor_room, \
-     a.procedure_id, pr.name AS procedure_name, pr.price AS procedure_price \
+     a.procedure_id, pr.name AS procedure_name, pr.price AS procedure_price, \
+     a.flags_declared \
      FROM appointments a \
      JOIN patients p ON p.id = a.patient_id \
      LEFT JOIN doctors d ON d.id = a.doctor_id \
@@ -60,7 +63,10 @@ impl AppointmentRow {
     pub fn priority(&self) -> Priority {
         let on = parse_day(&self.day).unwrap_or(NaiveDate::MIN);
         let birth = self.patient_date_birth.as_deref().and_then(parse_day);
-        priority::compute(birth, on, &self.flags())
+        let flags = self.flags();
+        let mut priority = priority::compute(birth, on, &flags);
+        priority.declared_by_patient = self.flags_declared != 0 && !flags.is_empty();
+        priority
     }
 
     /// The contract's payload.
@@ -381,6 +387,22 @@ pub async fn set_notes(
     .bind(now)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Marks the priority flags as declared by the patient (self check-in) or set by staff.
+pub async fn set_flags_declared(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    id: i64,
+    declared: bool,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE appointments SET flags_declared = $3 WHERE account_id = $1 AND id = $2")
+        .bind(account_id)
+        .bind(id)
+        .bind(super::flag(declared))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

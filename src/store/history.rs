@@ -1,8 +1,11 @@
 //! The status history: one row per status move of an appointment, with who made it.
 
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, FromRow};
 
+use crate::domain::estimate::HistoryMove;
+use crate::domain::priority;
 use crate::domain::status::Status;
+use crate::domain::time::parse_day;
 
 /// One status move, as recorded.
 #[derive(Debug, Clone, Copy)]
@@ -72,4 +75,56 @@ pub async fn of_appointment(
     .bind(appointment_id)
     .fetch_all(conn)
     .await
+/// A history row with what the estimate needs of its appointment.
+#[derive(Debug, FromRow)]
+struct ServiceMoveRow {
+    appointment_id: i64,
+    doctor_id: Option<i64>,
+    procedure_id: Option<i64>,
+    from_status: Option<i64>,
+    to_status: i64,
+    at: i64,
+    day: String,
+    priority_flags: String,
+    date_birth: Option<String>,
+}
+
+/// The account's check-ins and moves into and out of EM_ATENDIMENTO since `since` (the wait
+/// estimate's input), with each appointment's procedure and priority tier.
+pub async fn service_moves(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    since: i64,
+) -> sqlx::Result<Vec<HistoryMove>> {
+    let rows: Vec<ServiceMoveRow> = sqlx::query_as(
+        "SELECT h.appointment_id, h.doctor_id, a.procedure_id, h.from_status, h.to_status, h.at, \
+         a.day, a.priority_flags, p.date_birth \
+         FROM appointment_status_history h JOIN appointments a ON a.id = h.appointment_id \
+         JOIN patients p ON p.id = a.patient_id \
+         WHERE h.account_id = $1 AND a.account_id = $1 AND h.at >= $2 \
+         AND (h.to_status = $3 OR h.from_status = $3 OR h.to_status = $4) ORDER BY h.at, h.id",
+    )
+    .bind(account_id)
+    .bind(since)
+    .bind(Status::EmAtendimento.id())
+    .bind(Status::Checkin.id())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let on = parse_day(&r.day)?;
+            let birth = r.date_birth.as_deref().and_then(parse_day);
+            let tier = priority::compute(birth, on, &priority::split_flags(&r.priority_flags)).tier;
+            Some(HistoryMove {
+                appointment_id: r.appointment_id,
+                doctor_id: r.doctor_id,
+                procedure_id: r.procedure_id,
+                from: r.from_status.and_then(Status::from_id),
+                to: Status::from_id(r.to_status)?,
+                at: r.at,
+                tier,
+            })
+        })
+        .collect())
 }

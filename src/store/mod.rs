@@ -21,6 +21,7 @@ pub mod history;
 pub mod patients;
 pub mod procedures;
 pub mod reports;
+pub mod status_links;
 
 use std::str::FromStr;
 use std::time::Duration;

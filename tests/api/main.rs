@@ -10,6 +10,7 @@ mod events;
 mod helpers;
 mod ops;
 mod reports;
+mod patient_loop;
 mod resources;
 mod status;
 mod users;

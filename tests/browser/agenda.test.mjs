@@ -14,7 +14,7 @@ let db, server, browser, api, clinic, desk1, desk2;
 
 const row = (id) => `[data-testid="agenda"] [data-appointment-id="${id}"]`;
 const buttonsOf = (page, id) =>
-  page.$$eval(`${row(id)} .actions button`, (buttons) => buttons.map((b) => b.textContent.trim()));
+  page.$$eval(`${row(id)} .actions button[data-action]`, (buttons) => buttons.map((b) => b.textContent.trim()));
 const statusOf = (page, id) => page.getAttribute(row(id), 'data-status');
 
 before(async () => {

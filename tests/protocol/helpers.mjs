@@ -111,7 +111,7 @@ export async function startServer({ tokenTtl, demo = false, extraArgs = [], data
      * A Socket.IO client that records every event it receives (`socket.received`,
      * `[{event, args}]`, from the moment it is created). Resolves once connected; rejects with
      * the `connect_error` Error. `via`: 'header' (Authorization: Bearer), 'auth'
-     * (`auth: {token}`) or 'none'. No automatic reconnection: tests reconnect by hand.
+     * (`auth: {token}`), 'status' (a patient's `auth: {statusToken}`) or 'none'. No automatic reconnection: tests reconnect by hand.
      */
     connect(token, { via = 'auth', transports = ['websocket'], bearerPrefix = false } = {}) {
       const socket = openSocket(base, token, { via, transports, bearerPrefix });
@@ -156,6 +156,7 @@ function openSocket(base, token, { via, transports, bearerPrefix }) {
   const options = { path: '/socket.io/', transports, reconnection: false, forceNew: true, timeout: 5000 };
   if (via === 'header') options.extraHeaders = { Authorization: `Bearer ${token}` };
   else if (via === 'auth') options.auth = { token: value };
+  else if (via === 'status') options.auth = { statusToken: token };
   else if (via !== 'none') throw new Error(`via: ${via}`);
   const socket = io(base, options);
   socket.received = [];

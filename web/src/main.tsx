@@ -13,6 +13,8 @@ import { Doctors } from './pages/Doctors';
 import { Procedures } from './pages/Procedures';
 import { Team } from './pages/Team';
 import { Patients } from './pages/Patients';
+import { PatientStatus } from './pages/PatientStatus';
+import { Totem } from './pages/Totem';
 import './styles.css';
 
 // The reports bring the chart library: loaded only when /relatorios is opened.
@@ -25,6 +27,8 @@ createRoot(document.getElementById('root')!).render(
         <Routes>
           <Route path="/entrar" element={<Login />} />
           <Route path="/painel" element={<Painel />} />
+          <Route path="/totem" element={<Totem />} />
+          <Route path="/p/:token" element={<PatientStatus />} />
           <Route element={<StaffShell />}>
             <Route path="/agenda" element={<Agenda />} />
             <Route path="/fila" element={<Queue />} />

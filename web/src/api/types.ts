@@ -10,6 +10,8 @@ export interface Priority {
   tier: 1 | 2 | 3;
   label: string;
   reasons: string[];
+  /** The flags were declared by the patient at the totem. */
+  declaredByPatient?: boolean;
 }
 
 export interface Procedure {
@@ -169,4 +171,37 @@ export interface Slot {
   startTime: string;
   endTime: string;
   free: boolean;
+}
+
+/** The wait still ahead, as a range of minutes. */
+export interface WaitEstimate {
+  p50Minutes: number;
+  p90Minutes: number;
+}
+
+/** `GET /api/public/status/{token}` and the status socket's `patient.status`. */
+export interface PublicStatus {
+  firstName: string;
+  doctor: { name: string; room: string | null } | null;
+  status: { id: number; key: string; name: string };
+  ahead: number;
+  estimate: WaitEstimate | null;
+  calledAt: string | null;
+}
+
+export interface StatusLink {
+  token: string;
+  url: string;
+  expiresAt: string;
+}
+
+export interface SelfCheckinAppointment {
+  id: number;
+  firstName: string;
+  doctor: { name: string; room: string | null } | null;
+  startTime: string;
+  status: string;
+  position: number | null;
+  estimate: WaitEstimate | null;
+  url: string | null;
 }

@@ -25,6 +25,9 @@ export function PriorityBadge({ appointment, compact }: { appointment: Appointme
     <span className={`prio prio-${tier}`} title={reasons} data-tier={tier}>
       {label}
       {!compact && reasons && <span className="prio-reasons"> · {reasons}</span>}
+      {appointment.priority?.declaredByPatient && (
+        <span className="prio-declared" data-testid="declared-by-patient"> · declarado pelo paciente</span>
+      )}
     </span>
   );
 }

@@ -1,21 +1,19 @@
 // Small display helpers shared by the screens.
 
+import { callName } from './callName';
+
 /** How the panel writes a name (the clinic's `panelNameStyle`). */
 export type PanelNameStyle = 'short' | 'initials' | 'full';
 
-/** "João da Silva Santos" → "João S." (`short`, the default: no full names in the waiting
- * room), "J. S." (`initials`) or the name as registered (`full`). */
+/** "José Carlos de Oliveira Filho" → "José O." (`short`, the default: no full names in the
+ * waiting room; see callName), "J. O." (`initials`) or the name as registered (`full`). */
 export function panelName(fullName: string | null | undefined, style: PanelNameStyle = 'short'): string {
-  const parts = (fullName ?? '').trim().split(/\s+/).filter(Boolean);
-  if (parts.length === 0) return '—';
-  if (style === 'full') return parts.join(' ');
+  const short = callName(fullName);
+  if (style === 'full') return (fullName ?? '').trim().split(/\s+/).filter(Boolean).join(' ') || short;
   if (style === 'initials') {
-    const initial = (part: string) => `${part[0].toLocaleUpperCase('pt-BR')}.`;
-    return parts.length > 1 ? `${initial(parts[0])} ${initial(parts[parts.length - 1])}` : initial(parts[0]);
+    return short === '—' ? short : short.split(' ').map((part) => `${part[0].toLocaleUpperCase('pt-BR')}.`).join(' ');
   }
-  const first = parts[0];
-  const last = parts.length > 1 ? parts[parts.length - 1] : '';
-  return last ? `${first} ${last[0].toLocaleUpperCase('pt-BR')}.` : first;
+  return short;
 }
 
 /** "2026-11-26" → "quinta-feira, 26 de novembro". The date is a calendar day, not an instant. */

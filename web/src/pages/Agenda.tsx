@@ -11,6 +11,8 @@ import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { PriorityBadge, StatusBadge } from '../components/Badges';
 import { MoveButton } from '../components/MoveButton';
+import { StatusLinkButton } from '../components/StatusLinkButton';
+import { RecallButton } from '../components/RecallButton';
 import { CheckinDialog } from '../components/CheckinDialog';
 import { BookingForm } from '../components/BookingForm';
 import { RescheduleDialog } from '../components/RescheduleDialog';
@@ -214,6 +216,8 @@ export function Agenda() {
                       <PriorityBadge appointment={a} compact />
                     </span>
                     <span className="actions">
+                      <StatusLinkButton appointment={a} />
+                      {a.status.name === STATUS.EM_ATENDIMENTO && <RecallButton appointment={a} />}
                       {agendaMoves(a.status.name).map((move) => (
                         <MoveButton
                           key={move.label}

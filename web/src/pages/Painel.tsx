@@ -17,6 +17,10 @@ import {
 } from '../auth/sessions';
 import { playChime, soundBlocked, unlockSound } from '../lib/chime';
 import { dayOf, formatClock, formatDay, panelName } from '../lib/format';
+import { spokenCall } from '../lib/callName';
+import { compareQueue } from '../lib/priority';
+import { STATUS } from '../lib/status';
+import { loadSpeechSettings, portugueseVoices, saveSpeechSettings, speak, speechAvailable, type SpeechSettings } from '../lib/speech';
 import { useLiveStatus, useNow, useSessionToken, usePageTitle } from '../lib/hooks';
 import { appointmentOf } from '../live/lists';
 import { LiveSocket } from '../live/socket';
@@ -24,6 +28,9 @@ import { useFeed } from '../live/useFeed';
 import { LiveBadge } from '../components/LiveBadge';
 
 const SHOWN_CALLS = 6;
+const SHOWN_NEXT = 5;
+/** The spoken call starts once the chime has rung. */
+const SPEAK_AFTER_MS = 1_300;
 const MUTE_KEY = 'fila.painel.muted';
 const ACCOUNT_REFRESH_MS = 5 * 60_000;
 const RETRY_MS = 5_000;
@@ -137,7 +144,13 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
   const [socket, setSocket] = useState<LiveSocket | null>(null);
   const [account, setAccount] = useState<Account | null>(null);
   const [calls, setCalls] = useState<Appointment[]>([]);
+  const [waiting, setWaiting] = useState<Map<number, Appointment>>(new Map());
   const [loaded, setLoaded] = useState(false);
+  const [speech, setSpeech] = useState<SpeechSettings>(loadSpeechSettings);
+  const [voiceMenu, setVoiceMenu] = useState(false);
+  const [recalls, setRecalls] = useState<{ n: number; appointment: Appointment | null }>({ n: 0, appointment: null });
+  const speechRef = useRef(speech);
+  speechRef.current = speech;
   const [muted, setMuted] = useState(() => localStorage.getItem(MUTE_KEY) === '1');
   const [blocked, setBlocked] = useState(false);
   const [flash, setFlash] = useState(0);
@@ -204,6 +217,8 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
   const load = useCallback(async () => {
     const dateParam = today ? `date=${today}&` : '';
     const { data, seq } = await api.get<Appointment[]>(`/api/appointments/calls?${dateParam}limit=${SHOWN_CALLS}`);
+    const queue = await api.get<Appointment[]>(`/api/appointments/queue?${dateParam}`.replace(/[?&]$/, ''));
+    setWaiting(new Map(queue.data.filter((a) => a.status.name === STATUS.CHECKIN).map((a) => [a.id, a])));
     const list = sortCalls(data);
     announced.current = callKey(list[0]); // what was already called before we looked: no chime
     setCalls(list);
@@ -213,8 +228,20 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
 
   const apply = useCallback(
     (event: LiveEvent) => {
+      if (event.event === 'appointments.recalled') {
+        const again = event.data as Appointment | null;
+        if (again && typeof again.id === 'number') setRecalls((r) => ({ n: r.n + 1, appointment: again }));
+        return;
+      }
       const a = appointmentOf(event);
       if (!a) return;
+      setWaiting((current) => {
+        const next = new Map(current);
+        const waits = a.status.name === STATUS.CHECKIN && !a.deletedAt && (!today || dayOf(a.date) === today);
+        if (waits) next.set(a.id, a);
+        else next.delete(a.id);
+        return next;
+      });
       setCalls((current) => {
         const rest = current.filter((c) => c.id !== a.id);
         const called = a.calledAt && !a.deletedAt && (!today || dayOf(a.date) === today);
@@ -230,9 +257,29 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
     if (key === announced.current) return;
     announced.current = key;
     if (!key) return;
-    setFlash((n) => n + 1);
-    if (!mutedRef.current) playChime();
+    announce(calls[0]);
   }, [calls]);
+
+  // "Rechamar" on a staff screen: the same call again, chime and voice.
+  useEffect(() => {
+    if (recalls.appointment) announce(recalls.appointment);
+  }, [recalls]);
+
+  function announce(call: Appointment | undefined) {
+    if (!call) return;
+    setFlash((n) => n + 1);
+    if (mutedRef.current) return;
+    playChime();
+    const text = spokenCall(call.patient?.name, call.doctor?.room, call.doctor?.name);
+    setTimeout(() => speak(text, speechRef.current), SPEAK_AFTER_MS);
+  }
+
+  const changeSpeech = (next: SpeechSettings) => {
+    setSpeech(next);
+    saveSpeechSettings(next);
+  };
+
+  const upNext = useMemo(() => [...waiting.values()].sort(compareQueue).slice(0, SHOWN_NEXT), [waiting]);
 
   useFeed(account ? api : null, socket, today, load, apply);
 
@@ -271,6 +318,11 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
             <SpeakerIcon muted={muted} />
             {muted ? 'Som desligado' : 'Som ligado'}
           </button>
+          {speechAvailable() && (
+            <button className="pbtn" onClick={() => setVoiceMenu((v) => !v)} data-testid="speech-menu" aria-expanded={voiceMenu}>
+              Voz {speech.on ? 'ligada' : 'desligada'}
+            </button>
+          )}
           <button className="pbtn" onClick={() => void document.documentElement.requestFullscreen?.().catch(() => {})}>
             Tela cheia
           </button>
@@ -288,6 +340,8 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
           </button>
         </div>
       </header>
+
+      {voiceMenu && <SpeechMenu settings={speech} onChange={changeSpeech} onClose={() => setVoiceMenu(false)} />}
 
       <main className="painel-main">
         <section className={`painel-current ${current ? '' : 'is-empty'}`} data-testid="painel-current" data-appointment-id={current?.id ?? ''} data-loaded={loaded} key={flash}>
@@ -320,11 +374,69 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
         </aside>
       </main>
 
+      <footer className="painel-next" data-testid="painel-next">
+        <span className="painel-next-label">Próximos</span>
+        <ol>
+          {upNext.length === 0 && <li className="painel-none">—</li>}
+          {upNext.map((a) => (
+            <li key={a.id} data-appointment-id={a.id}>
+              {panelName(a.patient?.name)}
+            </li>
+          ))}
+        </ol>
+      </footer>
+
       {blocked && (
         <div className="painel-sound-hint" role="button">
           Toque na tela para ativar o som das chamadas
         </div>
       )}
+    </div>
+  );
+}
+
+function SpeechMenu({ settings, onChange, onClose }: { settings: SpeechSettings; onChange: (s: SpeechSettings) => void; onClose: () => void }) {
+  const [voices, setVoices] = useState<SpeechSynthesisVoice[]>(portugueseVoices);
+  useEffect(() => {
+    const update = () => setVoices(portugueseVoices());
+    window.speechSynthesis.addEventListener('voiceschanged', update);
+    return () => window.speechSynthesis.removeEventListener('voiceschanged', update);
+  }, []);
+  return (
+    <div className="painel-speech" data-testid="speech-settings">
+      <label className="check">
+        <input type="checkbox" checked={settings.on} onChange={(e) => onChange({ ...settings, on: e.target.checked })} data-testid="speech-toggle" />
+        Falar o nome nas chamadas
+      </label>
+      <label>
+        Voz
+        <select value={settings.voice} onChange={(e) => onChange({ ...settings, voice: e.target.value })} data-testid="speech-voice">
+          <option value="">Padrão (português do Brasil)</option>
+          {voices.map((v) => (
+            <option key={v.voiceURI} value={v.voiceURI}>
+              {v.name} ({v.lang})
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Volume
+        <input
+          type="range"
+          min={0}
+          max={1}
+          step={0.1}
+          value={settings.volume}
+          onChange={(e) => onChange({ ...settings, volume: Number(e.target.value) })}
+          data-testid="speech-volume"
+        />
+      </label>
+      <button className="pbtn" onClick={() => speak('Valentina A., Sala 1', settings)}>
+        Testar
+      </button>
+      <button className="pbtn pbtn-quiet" onClick={onClose}>
+        Fechar
+      </button>
     </div>
   );
 }

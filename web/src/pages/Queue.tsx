@@ -13,6 +13,8 @@ import { useToast } from '../components/Toasts';
 import { PriorityBadge } from '../components/Badges';
 import { MoveButton } from '../components/MoveButton';
 import { BusyDoctorDialog, DoctorOptions, busyCall, type BusyCall } from '../components/Pickers';
+import { StatusLinkButton } from '../components/StatusLinkButton';
+import { RecallButton } from '../components/RecallButton';
 import { appointmentOf, loadAll } from '../live/lists';
 import { applyDoctorEvent } from '../live/doctors';
 import { applyQueueEvent, keep, type QueueRows } from '../live/queueRules';
@@ -183,6 +185,7 @@ export function Queue() {
                     </span>
                   </span>
                   <span className="actions">
+                    <StatusLinkButton appointment={a} />
                     <MoveButton move={CHAMAR} disabled={pending.has(a.id)} onRun={() => call(a)} />
                   </span>
                 </li>
@@ -210,6 +213,7 @@ export function Queue() {
                     <span className="wait-time">{formatClock(a.calledAt, account.timeZone)}</span>
                   </span>
                   <span className="actions">
+                    <RecallButton appointment={a} />
                     <MoveButton move={VOLTAR_A_FILA} disabled={pending.has(a.id)} onRun={() => void run(a, VOLTAR_A_FILA.action)} />
                     <MoveButton move={FINALIZAR} disabled={pending.has(a.id)} onRun={() => void run(a, FINALIZAR.action)} />
                   </span>

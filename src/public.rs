@@ -1,0 +1,237 @@
+//! What a patient may see of their own appointment: the reduced status behind the status link
+//! (`GET /api/public/status/{token}`, the `/p/{token}` page and its socket) and the self
+//! check-in answer. Only the first name, the doctor and room, the status, the place in the
+//! doctor's queue and the wait estimate: never another patient's data, never a full name.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Local, NaiveDate, TimeZone};
+use rand::RngCore;
+use serde::Serialize;
+use sqlx::AnyConnection;
+use utoipa::ToSchema;
+
+use crate::auth::api_key;
+use crate::domain::estimate::{InProgress, ServiceTimes};
+use crate::domain::status::Status;
+use crate::domain::time::{format_ms, parse_day};
+use crate::store::{self, appointments::AppointmentRow};
+
+/// How far back the status history feeds the wait estimate.
+pub const HISTORY_DAYS: i64 = 30;
+
+/// The status of an appointment as its patient sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicStatus {
+    pub first_name: String,
+    pub doctor: Option<PublicDoctor>,
+    pub status: PublicStatusName,
+    /// People before this patient in their doctor's queue (0 unless waiting).
+    pub ahead: i64,
+    /// Null when there is not enough history, or when the patient is not waiting.
+    pub estimate: Option<Estimate>,
+    pub called_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PublicDoctor {
+    pub name: String,
+    pub room: Option<String>,
+}
+
+/// `{"id":2,"key":"CHECKIN","name":"Check-in"}`: the catalogue's id and name, and the enum key.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PublicStatusName {
+    pub id: i64,
+    pub key: &'static str,
+    pub name: &'static str,
+}
+
+/// The wait still ahead, as a range of minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimate {
+    pub p50_minutes: i64,
+    pub p90_minutes: i64,
+}
+
+/// The patient's first name only.
+pub fn first_name(full: &str) -> String {
+    full.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A new status-link token: 256 random bits, URL-safe. Only its digest is stored.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored digest of a token.
+pub fn token_digest(token: &str) -> String {
+    api_key::digest(token)
+}
+
+/// The end of a day (the next midnight) in the server's time zone, in ms since the epoch.
+pub fn end_of_day_ms(day: &str) -> Option<i64> {
+    let next = parse_day(day)?.succ_opt()?;
+    end_of(next)
+}
+
+fn end_of(next: NaiveDate) -> Option<i64> {
+    let midnight = next.and_hms_opt(0, 0, 0)?;
+    Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.timestamp_millis())
+}
+
+/// One day's queues of an account and its doctors' service times: what every status of that
+/// day is computed from (loaded once for all the day's links).
+pub struct DayView {
+    queue: Vec<AppointmentRow>,
+    /// Each doctor's latest call of the day: when, and the procedure.
+    last_calls: HashMap<i64, (i64, Option<i64>)>,
+    times: ServiceTimes,
+    now: i64,
+}
+
+impl DayView {
+    pub async fn load(
+        conn: &mut AnyConnection,
+        account_id: i64,
+        day: &str,
+        now: i64,
+    ) -> sqlx::Result<DayView> {
+        let queue = store::appointments::queue(conn, account_id, day).await?;
+        let mut last_calls = HashMap::new();
+        for row in store::appointments::calls(conn, account_id, day, 100).await? {
+            if let (Some(doctor), Some(at)) = (row.doctor_id, row.called_at) {
+                last_calls.entry(doctor).or_insert((at, row.procedure_id));
+            }
+        }
+        let since = now - HISTORY_DAYS * 24 * 3_600_000;
+        let moves = store::history::service_moves(conn, account_id, since).await?;
+        Ok(DayView {
+            queue,
+            last_calls,
+            times: ServiceTimes::from_history(&moves),
+            now,
+        })
+    }
+
+    /// The waiting rows of the doctor, in queue order.
+    fn waiting_of(&self, doctor_id: Option<i64>) -> impl Iterator<Item = &AppointmentRow> {
+        self.queue
+            .iter()
+            .filter(move |r| r.status() == Status::Checkin && r.doctor_id == doctor_id)
+    }
+
+    /// The patient's place: how many are ahead of them in their doctor's queue.
+    pub fn ahead(&self, row: &AppointmentRow) -> i64 {
+        if row.status() != Status::Checkin {
+            return 0;
+        }
+        self.waiting_of(row.doctor_id)
+            .take_while(|r| r.id != row.id)
+            .count() as i64
+    }
+
+    /// The wait estimate of a waiting patient.
+    pub fn estimate(&self, row: &AppointmentRow) -> Option<Estimate> {
+        let doctor = row.doctor_id?;
+        if row.status() != Status::Checkin {
+            return None;
+        }
+        let ahead: Vec<Option<i64>> = self
+            .waiting_of(Some(doctor))
+            .take_while(|r| r.id != row.id)
+            .map(|r| r.procedure_id)
+            .collect();
+        let in_progress = self
+            .last_calls
+            .get(&doctor)
+            .map(|(at, procedure_id)| InProgress {
+                procedure_id: *procedure_id,
+                elapsed_minutes: (self.now - at).max(0) as f64 / 60_000.0,
+            });
+        self.times
+            .estimate_for(doctor, row.priority().tier, &ahead, in_progress)
+            .map(|r| Estimate {
+                p50_minutes: r.p50,
+                p90_minutes: r.p90,
+            })
+    }
+
+    /// The patient's view of `row`.
+    pub fn status_of(&self, row: &AppointmentRow) -> PublicStatus {
+        let status = row.status();
+        let doctor = row.doctor_name.as_ref().map(|name| PublicDoctor {
+            name: name.clone(),
+            room: row.doctor_room.clone(),
+        });
+        PublicStatus {
+            first_name: first_name(&row.patient_name),
+            doctor,
+            status: PublicStatusName {
+                id: status.id(),
+                key: status.key(),
+                name: status.name(),
+            },
+            ahead: self.ahead(row),
+            estimate: self.estimate(row),
+            called_at: row.called_at.map(format_ms),
+        }
+    }
+}
+
+/// The patient's view of one appointment (`None` when it is gone).
+pub async fn status_of(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    appointment_id: i64,
+    now: i64,
+) -> sqlx::Result<Option<PublicStatus>> {
+    let Some(row) = store::appointments::get(conn, account_id, appointment_id).await? else {
+        return Ok(None);
+    };
+    let view = DayView::load(conn, account_id, &row.day, now).await?;
+    Ok(Some(view.status_of(&row)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43, "256 bits in unpadded base64");
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_eq!(token_digest(&a).len(), 64);
+    }
+
+    #[test]
+    fn only_the_first_name_is_shown() {
+        assert_eq!(first_name("  José Carlos de Oliveira Filho "), "José");
+        assert_eq!(first_name(""), "");
+    }
+
+    #[test]
+    fn a_link_lasts_until_the_next_midnight() {
+        let end = end_of_day_ms("2026-11-26").unwrap();
+        let start = end_of_day_ms("2026-11-25").unwrap();
+        assert!((23 * 3_600_000..=25 * 3_600_000).contains(&(end - start)));
+        assert_eq!(end_of_day_ms("26/11/2026"), None);
+    }
+}
