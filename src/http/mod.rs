@@ -15,10 +15,9 @@ mod procedures;
 mod reports;
 mod self_checkin;
 mod status;
+mod status_link;
 mod users;
 pub mod web;
-mod status_link;
-
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};

@@ -75,6 +75,8 @@ pub async fn of_appointment(
     .bind(appointment_id)
     .fetch_all(conn)
     .await
+}
+
 /// A history row with what the estimate needs of its appointment.
 #[derive(Debug, FromRow)]
 struct ServiceMoveRow {
