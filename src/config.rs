@@ -18,7 +18,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API, the Socket.IO gateway, the event relay and the web app.
+    /// Run the HTTP API, the Socket.IO gateway, the event delivery and the web app.
     Serve(ServeArgs),
     /// Manage accounts (clinic licences).
     Accounts {
@@ -74,10 +74,6 @@ pub struct ServeArgs {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
-    /// Redis for broadcasting across several nodes (optional).
-    #[arg(long, env = "REDIS_URL")]
-    pub redis_url: Option<String>,
-
     /// Access token lifetime in seconds.
     #[arg(long, env = "FILA_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub token_ttl: u64,
@@ -95,7 +91,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FILA_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 
-    /// How long the event log keeps broadcast events, in hours (`GET /api/events` answers 410 past it).
+    /// How long the event log keeps events, in hours (`GET /api/events` answers 410 past it).
     #[arg(long, env = "FILA_EVENT_RETENTION_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=8_760))]
     pub event_retention_hours: u64,
 }

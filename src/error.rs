@@ -37,9 +37,12 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests,
+    /// 503: the database cannot be reached now; the client retries after `Retry-After`.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
     /// A failure of ours: logged with its cause chain, never shown to the client.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 /// Shorthand for handler results.
@@ -61,6 +64,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -68,9 +72,28 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        ApiError::Internal(anyhow::Error::new(err).context("database"))
+        ApiError::from(anyhow::Error::new(err).context("database"))
     }
 }
+
+/// A failure of ours is a 500, except a database that cannot be reached now: 503, whichever
+/// layer the error passed through.
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        let unavailable = err
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+            .any(crate::store::is_unavailable);
+        if unavailable {
+            tracing::warn!(error = %format!("{err:#}"), "database unavailable; answering 503");
+            return ApiError::Unavailable("database unavailable, try again shortly".into());
+        }
+        ApiError::Internal(err)
+    }
+}
+
+/// Seconds a client waits before retrying after a 503.
+pub const RETRY_AFTER_SECS: u32 = 1;
 
 /// The contract's error body, fields in the documented order.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -119,6 +142,14 @@ impl IntoResponse for ApiError {
                 one("expected a JSON body (Content-Type: application/json)")
             }
             ApiError::TooManyRequests => one("too many requests"),
+            ApiError::Unavailable(m) => {
+                let mut response = error_body(status, ErrorMessage::One(m));
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(RETRY_AFTER_SECS),
+                );
+                return response;
+            }
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "request failed");
                 one("Internal server error")
@@ -265,5 +296,38 @@ impl Problems {
         } else {
             Err(ApiError::Validation(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_with_retry_after_whichever_layer_it_crossed() {
+        let direct = ApiError::from(sqlx::Error::PoolTimedOut);
+        let wrapped = ApiError::from(
+            anyhow::Error::new(sqlx::Error::Io(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            )))
+            .context("committing"),
+        );
+        for error in [direct, wrapped] {
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER),
+                Some(&header::HeaderValue::from(RETRY_AFTER_SECS))
+            );
+        }
+    }
+
+    #[test]
+    fn other_database_failures_stay_internal() {
+        let error = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(
+            error.into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

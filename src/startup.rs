@@ -1,4 +1,4 @@
-//! Builds the application (store, tokens, socket gateway, relay, router), binds, and serves.
+//! Builds the application (store, tokens, socket gateway, delivery, router), binds, and serves.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::auth::jwt::Tokens;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{CreateAccountArgs, SeedHistoryArgs, ServeArgs};
 use crate::events::EventLog;
-use crate::events::relay::Relay;
+use crate::events::delivery::{Delivery, LogHealth};
 use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::realtime::public::{StatusFeed, StatusGate};
@@ -25,7 +25,7 @@ use crate::{accounts, demo, history_seed, http};
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    relay: Relay,
+    delivery: Delivery,
     io: Io,
     state: AppState,
 }
@@ -37,10 +37,12 @@ impl Application {
         let secret = jwt_secret(&store, args).await?;
         let tokens = Arc::new(Tokens::new(&secret, args.token_ttl));
         let metrics = Arc::new(Metrics::new());
-        let (mut gateway, expirations) = GatewayState::new(tokens.clone(), metrics.clone());
+        let (mut gateway, expirations) =
+            GatewayState::new(tokens.clone(), metrics.clone(), store.clone());
         gateway.status_gate = Some(StatusGate::new(store.clone()));
         let (status_feed, status_worker) = StatusFeed::new();
-        let events = EventLog::new();
+        let events = EventLog::new(store.backend());
+        let log_health = Arc::new(LogHealth::default());
         let state = AppState {
             store: store.clone(),
             tokens,
@@ -49,31 +51,26 @@ impl Application {
             login_throttle: Arc::new(LoginThrottle::default()),
             status_feed: status_feed.clone(),
             self_checkin_limiter: Arc::new(SelfCheckinLimiter::new()),
+            log_health: log_health.clone(),
         };
         let web = match &args.web_dir {
             Some(dir) => http::web::Source::Folder(dir),
             None => http::web::Source::Embedded,
         };
         let router = http::router(state.clone(), web);
-        let (router, io) = match &args.redis_url {
-            None => {
-                let (layer, io) = realtime::local(gateway, expirations);
-                (router.layer(layer), io)
-            }
-            Some(url) => {
-                let (layer, io) = realtime::redis(url, gateway, expirations).await?;
-                (router.layer(layer), io)
-            }
-        };
-        let router = router.layer(axum::middleware::map_request(realtime::detach_handshake));
+        let (layer, io) = realtime::local(gateway, expirations);
+        let router = router
+            .layer(layer)
+            .layer(axum::middleware::map_request(realtime::detach_handshake));
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
         status_worker.spawn(store.clone(), io.clone());
-        let relay = Relay::new(
+        let delivery = Delivery::new(
             store,
             io.clone(),
             events.wake_handle(),
             metrics,
+            log_health,
             retention_ms,
         )
         .with_status_feed(status_feed);
@@ -83,7 +80,7 @@ impl Application {
         Ok(Application {
             listener,
             router,
-            relay,
+            delivery,
             io,
             state,
         })
@@ -97,13 +94,12 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, releases the relay lease and
-    /// closes the sockets.
+    /// Serves until `shutdown` resolves, then stops accepting and closes the sockets.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let relay_task = tokio::spawn(self.relay.clone().run());
+        let delivery_task = tokio::spawn(self.delivery.run());
         let io = self.io.clone();
         // Open sockets would hold a graceful shutdown forever: close them once it begins.
         let shutdown = async move {
@@ -114,8 +110,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");
-        relay_task.abort();
-        self.relay.release().await;
+        delivery_task.abort();
         result
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::jwt::Tokens;
 use crate::auth::throttle::LoginThrottle;
 use crate::events::EventLog;
+use crate::events::delivery::LogHealth;
 use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::realtime::public::StatusFeed;
@@ -22,4 +23,6 @@ pub struct AppState {
     pub status_feed: StatusFeed,
     /// Self check-in attempts per API key.
     pub self_checkin_limiter: Arc<SelfCheckinLimiter>,
+    /// Whether this node can read the event log (`/readyz`).
+    pub log_health: Arc<LogHealth>,
 }

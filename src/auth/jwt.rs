@@ -1,4 +1,4 @@
-//! HS256 access tokens: `sub`, `accountId`, `iat`, `exp`, `aud`, `iss` (+ `apiKeyId`).
+//! HS256 access tokens: `sub`, `accountId`, `iat`, `exp`, `aud`, `iss` (+ `apiKeyId`, `sid`).
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -22,6 +22,10 @@ pub struct Claims {
     pub iss: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<i64>,
+    /// The session the token belongs to (`crate::auth::session`): a token is accepted only
+    /// while its session is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// `sub` travels as a string of digits.
@@ -98,12 +102,34 @@ impl Tokens {
         self.ttl_secs
     }
 
-    /// A fresh token for the user (and the API key it was traded for, if any).
+    /// A fresh token for the user (and the API key it was traded for, if any), without a
+    /// session: the server refuses it (`issue_for_session` makes the tokens it accepts).
     pub fn issue(
         &self,
         user_id: i64,
         account_id: i64,
         api_key_id: Option<i64>,
+    ) -> anyhow::Result<String> {
+        self.sign(user_id, account_id, api_key_id, None)
+    }
+
+    /// A fresh token of session `sid`.
+    pub fn issue_for_session(
+        &self,
+        user_id: i64,
+        account_id: i64,
+        api_key_id: Option<i64>,
+        sid: &str,
+    ) -> anyhow::Result<String> {
+        self.sign(user_id, account_id, api_key_id, Some(sid.to_string()))
+    }
+
+    fn sign(
+        &self,
+        user_id: i64,
+        account_id: i64,
+        api_key_id: Option<i64>,
+        sid: Option<String>,
     ) -> anyhow::Result<String> {
         let iat = now_ms() / 1000;
         let claims = Claims {
@@ -114,6 +140,7 @@ impl Tokens {
             aud: AUDIENCE.to_string(),
             iss: ISSUER.to_string(),
             api_key_id,
+            sid,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))
@@ -164,6 +191,7 @@ mod tests {
             aud: AUDIENCE.into(),
             iss: ISSUER.into(),
             api_key_id: None,
+            sid: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap()
     }
@@ -191,6 +219,7 @@ mod tests {
             aud: AUDIENCE.into(),
             iss: ISSUER.into(),
             api_key_id: None,
+            sid: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
             .unwrap();

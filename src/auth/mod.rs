@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod jwt;
 pub mod password;
+pub mod session;
 pub mod throttle;
 
 use axum::extract::FromRequestParts;
@@ -14,8 +15,9 @@ use crate::state::AppState;
 use crate::store;
 use jwt::TokenError;
 
-/// The caller of an `/api` route, from a verified access token. Every store call takes its
-/// `account_id`: the tenant never comes from the request body, path or query.
+/// The caller of an `/api` route, from a verified access token whose session is open. Every
+/// store call takes its `account_id`: the tenant never comes from the request body, path or
+/// query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub user_id: i64,
@@ -26,6 +28,18 @@ pub struct AuthUser {
 
 /// The 401 message for a deactivated user's login or token.
 pub const DEACTIVATED: &str = "user deactivated";
+/// The session of the request's token (`POST /api/auth/logout` ends it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionId(pub String);
+
+impl From<session::SessionError> for ApiError {
+    fn from(err: session::SessionError) -> Self {
+        match err {
+            session::SessionError::Refused => TokenError::Invalid.into(),
+            session::SessionError::Database(err) => err.into(),
+        }
+    }
+}
 
 impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
@@ -66,12 +80,14 @@ impl FromRequestParts<AppState> for AuthUser {
                 return Err(ApiError::Unauthorized(DEACTIVATED.into()));
             }
         }
+        let sid = session::check(&state.store, &claims).await?;
         let user = AuthUser {
             user_id: claims.sub,
             account_id: claims.account_id,
             api_key_id: claims.api_key_id,
         };
         parts.extensions.insert(user);
+        parts.extensions.insert(SessionId(sid));
         Ok(user)
     }
 }

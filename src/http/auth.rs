@@ -1,17 +1,24 @@
-//! Login, API-key exchange, token refresh, `me`, and the master user's API keys.
+//! Login, API-key exchange, token refresh, logout, password change, `me`, and the master
+//! user's API keys.
+//!
+//! Every login and key exchange opens a session; its tokens (refreshes included) name it in
+//! `sid`. Logout ends it, a password change ends the user's other password sessions, revoking
+//! a key ends the key's sessions: REST refuses their tokens at once, and a control row in the
+//! log has every node disconnect their sockets.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
+use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{AuthUser, api_key, password};
+use crate::auth::{AuthUser, SessionId, api_key, password, session};
 use crate::domain::time::{format_ms, now_ms};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
 use crate::model::{ApiKey, TokenResponse};
 use crate::state::AppState;
+use crate::store::events::ControlRow;
 use crate::store::{self, api_keys::ApiKeyRow};
 
 pub fn router() -> Router<AppState> {
@@ -19,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/login", post(login))
         .route("/api/auth/token", post(token))
         .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/password", post(change_password))
         .route("/api/me", get(me))
         .route("/api/api-keys", post(create_key).get(list_keys))
         .route("/api/api-keys/{id}", delete(revoke_key))
@@ -34,6 +43,13 @@ pub struct LoginBody {
 #[serde(rename_all = "camelCase")]
 pub struct TokenBody {
     pub api_key: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -62,14 +78,38 @@ pub struct Me {
     pub api_key_id: Option<i64>,
 }
 
-fn token_response(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<TokenResponse>> {
+/// A token of session `sid` for the user.
+fn token_response(
+    state: &AppState,
+    user: AuthUser,
+    sid: &str,
+) -> ApiResult<ApiJson<TokenResponse>> {
     Ok(ApiJson(TokenResponse {
-        access_token: state
-            .tokens
-            .issue(user.user_id, user.account_id, user.api_key_id)?,
+        access_token: state.tokens.issue_for_session(
+            user.user_id,
+            user.account_id,
+            user.api_key_id,
+            sid,
+        )?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl_secs(),
     }))
+}
+
+/// Opens a session for the user and answers its first token.
+async fn start_session(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<TokenResponse>> {
+    let sid = session::new_id();
+    let mut conn = state.store.pool().acquire().await?;
+    store::sessions::insert(
+        &mut conn,
+        &sid,
+        user.account_id,
+        user.user_id,
+        user.api_key_id,
+        now_ms(),
+    )
+    .await?;
+    token_response(state, user, &sid)
 }
 
 /// Email and password for an access token.
@@ -100,7 +140,7 @@ pub async fn login(
         }
         Some(u) if matches => {
             state.login_throttle.succeeded(&email);
-            token_response(
+            start_session(
                 &state,
                 AuthUser {
                     user_id: u.id,
@@ -108,6 +148,7 @@ pub async fn login(
                     api_key_id: None,
                 },
             )
+            .await
         }
         _ => {
             state.login_throttle.failed(&email);
@@ -128,7 +169,8 @@ pub async fn token(
     let key = store::api_keys::use_by_hash(&mut conn, &digest, now_ms())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("invalid api key".into()))?;
-    token_response(
+    drop(conn);
+    start_session(
         &state,
         AuthUser {
             user_id: key.user_id,
@@ -136,23 +178,111 @@ pub async fn token(
             api_key_id: Some(key.id),
         },
     )
+    .await
 }
 
-/// A fresh token for a valid one (a key's token only while the key is not revoked).
+/// A fresh token of the same session for a valid one (refused once the session ended or its
+/// key was revoked: the `AuthUser` check refuses the token first).
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = TokenResponse), (status = 401, description = "Token invalid or expired")))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "Token invalid or expired, session ended, key revoked")))]
 pub async fn refresh(
     State(state): State<AppState>,
     user: AuthUser,
+    Extension(SessionId(sid)): Extension<SessionId>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
-    if let Some(key_id) = user.api_key_id {
-        let mut conn = state.store.pool().acquire().await?;
-        let key = store::api_keys::get(&mut conn, user.account_id, key_id).await?;
-        if key.is_none_or(|k| k.revoked_at.is_some()) {
-            return Err(ApiError::Unauthorized("api key revoked".into()));
-        }
+    let mut conn = state.store.pool().acquire().await?;
+    store::sessions::touch(&mut conn, &sid, now_ms()).await?;
+    token_response(&state, user, &sid)
+}
+
+/// Ends this token's session: its tokens are refused from now on, and its sockets on every
+/// node are disconnected.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Session ended"), (status = 401, description = "Token invalid or expired")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Extension(SessionId(sid)): Extension<SessionId>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.store.begin_write(user.account_id).await?;
+    store::sessions::end(&mut tx, &sid, now_ms()).await?;
+    state
+        .events
+        .control(
+            tx,
+            ControlRow {
+                account_id: user.account_id,
+                session_id: Some(sid),
+                ..ControlRow::default()
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the caller's password (`currentPassword` must match) and ends the user's other
+/// password sessions on every node; this session stays. API keys keep working.
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordBody,
+    responses((status = 204, description = "Password changed; other sessions ended"),
+        (status = 400, description = "New password too short"),
+        (status = 401, description = "Token invalid, or wrong current password"),
+        (status = 403, description = "An API key's token"),
+        (status = 429, description = "Too many wrong passwords")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Extension(SessionId(sid)): Extension<SessionId>,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> ApiResult<StatusCode> {
+    if user.api_key_id.is_some() {
+        return Err(ApiError::Forbidden(
+            "API keys cannot change a password".into(),
+        ));
     }
-    token_response(&state, user)
+    let mut problems = Problems::new();
+    problems.check(
+        body.new_password.chars().count() >= 8,
+        "newPassword must have at least 8 characters",
+    );
+    problems.check(
+        body.new_password.chars().count() <= 256,
+        "newPassword must have at most 256 characters",
+    );
+    problems.into_result()?;
+    let row = {
+        let mut conn = state.store.pool().acquire().await?;
+        store::accounts::user(&mut conn, user.account_id, user.user_id)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?
+    };
+    if !state.login_throttle.allows(&row.email) {
+        return Err(ApiError::TooManyRequests);
+    }
+    let matches = password::verify(body.current_password, row.password_hash)
+        .await
+        .unwrap_or(false);
+    if !matches {
+        state.login_throttle.failed(&row.email);
+        return Err(ApiError::Unauthorized("current password is wrong".into()));
+    }
+    let hash = password::hash(body.new_password).await?;
+    let now = now_ms();
+    let mut tx = state.store.begin_write(user.account_id).await?;
+    store::accounts::set_password(&mut tx, user.account_id, user.user_id, &hash).await?;
+    store::sessions::end_for_user(&mut tx, user.account_id, user.user_id, Some(&sid), now).await?;
+    state
+        .events
+        .control(
+            tx,
+            ControlRow {
+                account_id: user.account_id,
+                user_id: Some(user.user_id),
+                keep_session_id: Some(sid),
+                ..ControlRow::default()
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who the token belongs to.
@@ -253,7 +383,8 @@ pub async fn list_keys(
     Ok(ApiJson(rows.into_iter().map(key_view).collect()))
 }
 
-/// Revokes a key: it can no longer be traded or refreshed.
+/// Revokes a key: it can no longer be traded, its tokens are refused at once (refresh
+/// included), and every socket it opened, on every node, is disconnected.
 #[utoipa::path(delete, path = "/api/api-keys/{id}", tag = "api-keys", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = ApiKey), (status = 404)))]
 pub async fn revoke_key(
@@ -269,6 +400,17 @@ pub async fn revoke_key(
     let row = store::api_keys::get(&mut tx, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("api key"))?;
-    tx.commit().await?;
+    store::sessions::end_for_key(&mut tx, user.account_id, id, now_ms()).await?;
+    state
+        .events
+        .control(
+            tx,
+            ControlRow {
+                account_id: user.account_id,
+                api_key_id: Some(id),
+                ..ControlRow::default()
+            },
+        )
+        .await?;
     Ok(ApiJson(key_view(row)))
 }

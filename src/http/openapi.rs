@@ -17,7 +17,7 @@ use super::{
 #[openapi(
     info(title = "Fila", description = "Real-time clinic queue: the appointments side of the ImageMais Clinic API."),
     paths(
-        auth::login, auth::token, auth::refresh, auth::me,
+        auth::login, auth::token, auth::refresh, auth::logout, auth::change_password, auth::me,
         auth::create_key, auth::list_keys, auth::revoke_key,
         users::create, users::list, users::get_one, users::update,
         account::get_account, account::update_account,

@@ -23,9 +23,17 @@ pub async fn healthz() -> impl IntoResponse {
     ApiJson(json!({"status": "ok"}))
 }
 
-/// The database answers.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable")))]
+/// The database answers and this node can read the event log (so its sockets are not behind).
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable, or the event log unreadable")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if !state.log_health.is_ok() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ApiJson(
+                json!({"status": "unavailable", "database": "unreachable", "events": "stalled"}),
+            ),
+        );
+    }
     if state.store.ping().await {
         (
             StatusCode::OK,

@@ -1,5 +1,6 @@
 //! The clinic's users (master only): create, list, change, deactivate and reactivate. A
-//! deactivated user can no longer log in, refresh, or use a token they already hold.
+//! deactivated user can no longer log in, refresh, or use a token they already hold, and their
+//! sockets are disconnected on every node (their sessions end, as on a password change).
 
 use axum::Router;
 use axum::extract::State;
@@ -16,6 +17,7 @@ use crate::state::AppState;
 use crate::store::{
     self,
     accounts::{UserRow, UserUpdate},
+    events::ControlRow,
 };
 
 use super::auth::require_master;
@@ -202,6 +204,7 @@ pub async fn update(
             "you cannot deactivate yourself or drop your own master access".into(),
         ));
     }
+    let hash_changed = patch.password.is_some();
     let hash = match patch.password {
         Some(password) => Some(password::hash(password).await?),
         None => None,
@@ -217,12 +220,26 @@ pub async fn update(
         is_master: patch.is_master.unwrap_or(row.is_master != 0),
         active: patch.active.unwrap_or(row.active != 0),
     };
-    store::accounts::update_user(&mut tx, user.account_id, id, &update, now_ms())
+    let now = now_ms();
+    let cut = (row.active != 0 && !update.active) || hash_changed;
+    store::accounts::update_user(&mut tx, user.account_id, id, &update, now)
         .await
         .map_err(email_taken)?;
     let row = store::accounts::user(&mut tx, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    tx.commit().await?;
+    if cut {
+        // Deactivated, or given a new password: the user's sessions end, REST refuses their
+        // tokens and every node disconnects their sockets (a control row in the event log).
+        store::sessions::end_for_user(&mut tx, user.account_id, id, None, now).await?;
+        let control = ControlRow {
+            account_id: user.account_id,
+            user_id: Some(id),
+            ..ControlRow::default()
+        };
+        state.events.control(tx, control).await?;
+    } else {
+        tx.commit().await?;
+    }
     Ok(ApiJson(row.into()))
 }

@@ -1,35 +1,36 @@
-//! The Socket.IO gateway: authenticate the handshake, join the account's room, and disconnect
-//! the socket when its token expires. Clients only listen; broadcasts come from the relay.
+//! The Socket.IO gateway: authenticate the handshake (token and open session), join the
+//! account's room, and disconnect the socket when its token expires. Clients only listen;
+//! events come from this node's delivery (`crate::events::delivery`).
 //!
-//! One node keeps its sockets in memory (socketioxide's local adapter). Several nodes share a
-//! Redis (`--redis-url`, socketioxide-redis): a broadcast from any node then reaches the room's
-//! sockets on every node.
+//! Each node keeps its own sockets in memory (socketioxide's local adapter) and knows which
+//! accounts have sockets here ([`Presence`]); every node reads the log for those accounts
+//! itself, so nothing travels between nodes but the database.
 
 pub mod public;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use serde::{Deserialize, Serialize};
-use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
+use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder};
-use socketioxide_redis::drivers::redis::redis_client;
-use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
 
 use crate::auth::bearer;
 use crate::auth::jwt::{TokenError, Tokens};
+use crate::auth::session::{self, SessionError};
 use crate::domain::time::now_ms;
 use crate::metrics::Metrics;
+use crate::store::{self, Store};
 
 /// The Socket.IO room of an account.
 pub fn room(account_id: i64) -> String {
@@ -41,18 +42,26 @@ pub fn room(account_id: i64) -> String {
 pub struct GatewayState {
     pub tokens: Arc<Tokens>,
     pub metrics: Arc<Metrics>,
+    pub store: Store,
+    pub presence: Arc<Presence>,
     /// Checks the `statusToken` of a patient's status socket (see [`public`]).
     pub status_gate: Option<public::StatusGate>,
     expiry: Expiry,
 }
 
 impl GatewayState {
-    /// The gateway's state; `Expirations` is handed to `local` or `redis` with it.
-    pub fn new(tokens: Arc<Tokens>, metrics: Arc<Metrics>) -> (GatewayState, Expirations) {
+    /// The gateway's state; `Expirations` is handed to `local` with it.
+    pub fn new(
+        tokens: Arc<Tokens>,
+        metrics: Arc<Metrics>,
+        store: Store,
+    ) -> (GatewayState, Expirations) {
         let (tx, rx) = mpsc::unbounded_channel();
         let state = GatewayState {
             tokens,
             metrics,
+            store,
+            presence: Arc::new(Presence::default()),
             status_gate: None,
             expiry: Expiry { tx },
         };
@@ -60,12 +69,77 @@ impl GatewayState {
     }
 }
 
-/// What the gateway keeps on a connected socket.
-#[derive(Debug, Clone, Copy)]
-struct Session {
-    account_id: i64,
+/// What the gateway keeps on a connected socket: who it authenticated as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketAuth {
+    pub account_id: i64,
+    pub user_id: i64,
+    pub api_key_id: Option<i64>,
+    pub session_id: String,
     /// When the token expires, in seconds since the epoch.
-    exp: i64,
+    pub exp: i64,
+    /// The account's latest `seq` when the handshake was checked, before the socket joined
+    /// its room: everything after it must reach the socket.
+    pub seq_at_handshake: i64,
+}
+
+/// The accounts that have sockets on this node, with how many.
+#[derive(Debug, Default)]
+pub struct Presence {
+    counts: Mutex<HashMap<i64, usize>>,
+    /// Per account, the lowest `seq_at_handshake` of sockets that arrived since the delivery
+    /// last looked: where a new cursor starts.
+    starts: Mutex<HashMap<i64, i64>>,
+    arrived: Notify,
+}
+
+impl Presence {
+    fn arrive(&self, account_id: i64, seq_at_handshake: i64) {
+        if let Ok(mut starts) = self.starts.lock() {
+            let start = starts.entry(account_id).or_insert(seq_at_handshake);
+            *start = (*start).min(seq_at_handshake);
+        }
+        let first = self.counts.lock().is_ok_and(|mut counts| {
+            let count = counts.entry(account_id).or_default();
+            *count += 1;
+            *count == 1
+        });
+        if first {
+            self.arrived.notify_one();
+        }
+    }
+
+    /// Takes the start `seq`s recorded by sockets that arrived since the last call.
+    pub fn take_starts(&self) -> HashMap<i64, i64> {
+        self.starts
+            .lock()
+            .map(|mut starts| std::mem::take(&mut *starts))
+            .unwrap_or_default()
+    }
+
+    fn leave(&self, account_id: i64) {
+        if let Ok(mut counts) = self.counts.lock()
+            && let Some(count) = counts.get_mut(&account_id)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&account_id);
+            }
+        }
+    }
+
+    /// The accounts with at least one socket on this node.
+    pub fn accounts(&self) -> Vec<i64> {
+        self.counts
+            .lock()
+            .map(|counts| counts.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Resolves when an account gets its first socket on this node.
+    pub async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
 }
 
 /// Schedules a socket's disconnection when its token expires.
@@ -84,7 +158,7 @@ impl Expirations {
     /// token. One timer queue serves every socket of the node (a task per socket would cost
     /// each connection most of a kilobyte); an entry holds only the socket id, so a socket
     /// that left early is simply not found.
-    fn spawn<A: Adapter>(mut self, io: SocketIo<A>) {
+    fn spawn(mut self, io: SocketIo<LocalAdapter>) {
         tokio::spawn(async move {
             let mut queue = DelayQueue::new();
             loop {
@@ -108,33 +182,64 @@ impl Expirations {
     }
 }
 
-/// The Socket.IO server of this node, on whichever adapter it runs.
+/// The Socket.IO server of this node.
 #[derive(Clone)]
-pub enum Io {
-    Local(SocketIo<LocalAdapter>),
-    Redis(SocketIo<RedisAdapter<Emitter>>),
+pub struct Io {
+    io: SocketIo<LocalAdapter>,
+    presence: Arc<Presence>,
 }
 
 impl Io {
-    /// Emits one event to a room: the payload is encoded once for all its sockets.
+    /// Emits one event to this node's sockets of a room: the payload is encoded once for all.
     pub async fn emit<T: Serialize + ?Sized>(
         &self,
         room: String,
         event: &'static str,
         data: &T,
     ) -> Result<(), BroadcastError> {
-        match self {
-            Io::Local(io) => io.to(room).emit(event, data).await,
-            Io::Redis(io) => io.to(room).emit(event, data).await,
+        self.io.to(room).emit(event, data).await
+    }
+
+    /// The accounts with sockets on this node.
+    pub fn presence(&self) -> &Arc<Presence> {
+        &self.presence
+    }
+
+    /// Disconnects this node's sockets of the account that `matches` picks; answers how many.
+    pub fn disconnect_where(
+        &self,
+        account_id: i64,
+        matches: impl Fn(&SocketAuth) -> bool,
+    ) -> usize {
+        let mut count = 0;
+        for socket in self.io.to(room(account_id)).sockets() {
+            if socket
+                .extensions
+                .get::<SocketAuth>()
+                .is_some_and(|auth| matches(&auth))
+            {
+                socket.disconnect().ok();
+                count += 1;
+            }
         }
+        count
+    }
+
+    /// Disconnects this node's sockets in a room.
+    pub async fn disconnect_room(&self, room: String) {
+        if let Err(error) = self.io.to(room).disconnect().await {
+            tracing::debug!(error = %error, "disconnecting a room's sockets failed");
+        }
+    }
+
+    /// Disconnects every socket of this node (they reconnect to any node and catch up).
+    pub async fn disconnect_all(&self) {
+        self.io.disconnect().await.ok();
     }
 
     /// Disconnects this node's sockets (graceful shutdown).
     pub async fn close(&self) {
-        match self {
-            Io::Local(io) => io.close().await,
-            Io::Redis(io) => io.close().await,
-        }
+        self.io.clone().close().await;
     }
 }
 
@@ -194,56 +299,40 @@ fn builder(state: GatewayState) -> SocketIoBuilder {
         .ws_read_buffer_size(1024)
 }
 
-/// The gateway of a single node.
+/// The gateway of this node.
 pub fn local(state: GatewayState, expirations: Expirations) -> (SocketIoLayer<LocalAdapter>, Io) {
+    let presence = state.presence.clone();
     let (layer, io) = builder(state).build_layer();
     io.ns("/", on_connect.with(authenticate));
     expirations.spawn(io.clone());
-    (layer, Io::Local(io))
+    (layer, Io { io, presence })
 }
 
-/// The gateway of a node that shares its rooms with the others through Redis.
-pub async fn redis(
-    url: &str,
-    state: GatewayState,
-    expirations: Expirations,
-) -> anyhow::Result<(SocketIoLayer<RedisAdapter<Emitter>>, Io)> {
-    // The adapter speaks RESP3 (Redis 7 or later).
-    let url = if url.contains("protocol=") {
-        url.to_string()
-    } else if url.contains('?') {
-        format!("{url}&protocol=resp3")
-    } else {
-        format!("{url}?protocol=resp3")
-    };
-    let client = redis_client::Client::open(url).context("parsing the Redis URL")?;
-    let adapter = RedisAdapterCtr::new_with_redis(&client)
-        .await
-        .context("connecting to Redis")?;
-    let (layer, io) = builder(state)
-        .with_adapter::<RedisAdapter<_>>(adapter)
-        .build_layer();
-    io.ns("/", on_connect.with(authenticate))
-        .await
-        .map_err(|e| anyhow::anyhow!("starting the Redis adapter: {e}"))?;
-    expirations.spawn(io.clone());
-    Ok((layer, Io::Redis(io)))
+/// Why a handshake is refused: the client's `connect_error` message.
+#[derive(Debug, thiserror::Error)]
+enum HandshakeError {
+    #[error("{0}")]
+    Token(#[from] TokenError),
+    /// The session could not be checked: the client tries again (another node, or later).
+    #[error("service unavailable")]
+    Unavailable,
 }
 
 /// The connect middleware: a refusal becomes the client's `connect_error` with the message
-/// `missing token`, `invalid token` or `jwt expired`.
-async fn authenticate<A: Adapter>(
-    socket: SocketRef<A>,
+/// `missing token`, `invalid token` (also for an ended session or a revoked key), `jwt expired`
+/// or `service unavailable` (the database cannot be reached).
+async fn authenticate(
+    socket: SocketRef<LocalAdapter>,
     TryData(auth): TryData<HandshakeAuth>,
     State(state): State<GatewayState>,
-) -> Result<(), TokenError> {
+) -> Result<(), HandshakeError> {
     let auth = auth.ok();
     // A patient's status socket: its own check, its own room (see `public`).
     if let (Some(status_token), Some(gate)) = (
         auth.as_ref().and_then(|a| a.status_token.as_deref()),
         &state.status_gate,
     ) {
-        return public::authenticate(&socket, gate, status_token).await;
+        return Ok(public::authenticate(&socket, gate, status_token).await?);
     }
     let from_header = socket
         .req_parts()
@@ -258,30 +347,63 @@ async fn authenticate<A: Adapter>(
         .filter(|t| !t.is_empty())
         .ok_or(TokenError::Missing)?;
     let claims = state.tokens.verify(&token)?;
-    socket.extensions.insert(Session {
+    let checked = async {
+        let session_id = session::check(&state.store, &claims).await?;
+        let mut conn = state.store.pool().acquire().await?;
+        let seq = store::events::last_seq(&mut conn, claims.account_id).await?;
+        Ok::<_, SessionError>((session_id, seq))
+    };
+    let (session_id, seq_at_handshake) = match checked.await {
+        Ok(checked) => checked,
+        Err(SessionError::Refused) => return Err(TokenError::Invalid.into()),
+        Err(SessionError::Database(error)) => {
+            tracing::warn!(error = %error, "socket handshake: session check failed");
+            return Err(HandshakeError::Unavailable);
+        }
+    };
+    socket.extensions.insert(SocketAuth {
         account_id: claims.account_id,
+        user_id: claims.sub,
+        api_key_id: claims.api_key_id,
+        session_id,
         exp: claims.exp,
+        seq_at_handshake,
     });
     Ok(())
 }
 
-async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(state): State<GatewayState>) {
+async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<GatewayState>) {
     if let (Some(status), Some(gate)) = (public::session_of(&socket), &state.status_gate) {
+        // The delivery reads the log of the link's account while the socket is here: its
+        // rows are what move the patient's status.
+        let account_id = status.link.account_id;
+        state.presence.arrive(account_id, status.seq_at_handshake);
+        let presence = state.presence.clone();
+        socket.on_disconnect(async move || presence.leave(account_id));
         public::joined(&socket, gate, status).await;
         let left =
             Duration::from_millis(u64::try_from(status.link.expires_at - now_ms()).unwrap_or(0));
         let _ = state.expiry.tx.send((socket.id, Instant::now() + left));
         return;
     }
-    let Some(session) = socket.extensions.get::<Session>() else {
+    let Some(auth) = socket.extensions.get::<SocketAuth>() else {
         socket.disconnect().ok();
         return;
     };
-    socket.join(room(session.account_id));
+    let account_id = auth.account_id;
+    // Join first, then count: a new account's cursor starts at the `seq` read during the
+    // handshake, before the join, so every event committed after it reaches this socket (what
+    // came before, the client reads from `/api/events` on connect).
+    socket.join(room(account_id));
+    state.presence.arrive(account_id, auth.seq_at_handshake);
     state.metrics.socket_connected();
-    tracing::debug!(account_id = session.account_id, sid = %socket.id, "socket connected");
+    tracing::debug!(account_id, sid = %socket.id, "socket connected");
     let metrics = state.metrics.clone();
-    socket.on_disconnect(async move || metrics.socket_disconnected());
-    let left = Duration::from_millis(u64::try_from(session.exp * 1000 - now_ms()).unwrap_or(0));
+    let presence = state.presence.clone();
+    socket.on_disconnect(async move || {
+        metrics.socket_disconnected();
+        presence.leave(account_id);
+    });
+    let left = Duration::from_millis(u64::try_from(auth.exp * 1000 - now_ms()).unwrap_or(0));
     let _ = state.expiry.tx.send((socket.id, Instant::now() + left));
 }

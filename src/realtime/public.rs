@@ -50,6 +50,9 @@ impl StatusGate {
 #[derive(Debug, Clone, Copy)]
 pub struct StatusSession {
     pub link: LiveLink,
+    /// The account's latest `seq` when the handshake was checked (where the delivery starts
+    /// reading the account's log, if no other socket has it read already).
+    pub seq_at_handshake: i64,
 }
 
 /// Checks a status token: a live link lets the socket in (with its session), anything else is
@@ -73,7 +76,13 @@ pub async fn authenticate<A: Adapter>(
         .await
         .map_err(|_| TokenError::Invalid)?
         .ok_or(TokenError::Invalid)?;
-    socket.extensions.insert(StatusSession { link });
+    let seq_at_handshake = store::events::last_seq(&mut conn, link.account_id)
+        .await
+        .map_err(|_| TokenError::Invalid)?;
+    socket.extensions.insert(StatusSession {
+        link,
+        seq_at_handshake,
+    });
     Ok(())
 }
 
@@ -210,11 +219,5 @@ async fn emit_day(store: &Store, io: &Io, account_id: i64, day: &str) -> anyhow:
 }
 
 async fn disconnect_room(io: &Io, room: String) {
-    let result = match io {
-        Io::Local(io) => io.to(room).disconnect().await,
-        Io::Redis(io) => io.to(room).disconnect().await,
-    };
-    if let Err(error) = result {
-        tracing::debug!(error = %error, "disconnecting status sockets failed");
-    }
+    io.disconnect_room(room).await;
 }

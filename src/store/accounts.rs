@@ -218,6 +218,22 @@ pub async fn update_user(
     Ok(())
 }
 
+/// Replaces a user's password hash.
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+    password_hash: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND account_id = $2")
+        .bind(user_id)
+        .bind(account_id)
+        .bind(password_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores `value` unless the key is already set; answers the value that is kept.
 pub async fn setting_or_insert(
     conn: &mut AnyConnection,

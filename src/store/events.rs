@@ -1,6 +1,6 @@
-//! The durable event log and the relay's lease.
+//! The durable event log, its wake-up on PostgreSQL, and the control rows.
 
-use sqlx::{AnyConnection, FromRow};
+use sqlx::{AnyConnection, Executor, FromRow};
 
 /// One logged event.
 #[derive(Debug, Clone, FromRow)]
@@ -56,31 +56,6 @@ pub async fn insert(
     Ok(())
 }
 
-/// Committed events not yet broadcast, oldest first.
-pub async fn pending(conn: &mut AnyConnection, limit: i64) -> sqlx::Result<Vec<EventRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM events WHERE relayed = 0 ORDER BY id LIMIT $1"
-    ))
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// Marks exactly these rows relayed (ids come from the database, so they are formatted in).
-pub async fn mark_relayed(conn: &mut AnyConnection, ids: &[i64]) -> sqlx::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    sqlx::query(&format!(
-        "UPDATE events SET relayed = 1 WHERE id IN ({})",
-        list.join(",")
-    ))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// The account's events after `since`, in order.
 pub async fn since(
     conn: &mut AnyConnection,
@@ -109,44 +84,79 @@ pub async fn first_kept_seq(
         .await
 }
 
-/// Deletes broadcast events older than `before`; answers how many.
+/// Deletes events older than `before` (retention); answers how many.
 pub async fn prune(conn: &mut AnyConnection, before: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query("DELETE FROM events WHERE relayed = 1 AND at < $1")
+    let done = sqlx::query("DELETE FROM events WHERE at < $1")
         .bind(before)
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
 }
 
-/// Takes or renews the relay lease for `holder` until `until`; answers whether it holds it.
-pub async fn hold_lease(
-    conn: &mut AnyConnection,
-    holder: &str,
-    now: i64,
-    until: i64,
-) -> sqlx::Result<bool> {
-    sqlx::query(
-        "INSERT INTO relay_lease (name, holder, expires_at) VALUES ('relay', $1, $2) \
-         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-         WHERE relay_lease.holder = excluded.holder OR relay_lease.expires_at < $3",
-    )
-    .bind(holder)
-    .bind(until)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let current: Option<String> =
-        sqlx::query_scalar("SELECT holder FROM relay_lease WHERE name = 'relay'")
-            .fetch_optional(conn)
-            .await?;
-    Ok(current.as_deref() == Some(holder))
-}
-
-/// Gives the lease up (on shutdown), so another node takes over at once.
-pub async fn release_lease(conn: &mut AnyConnection, holder: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM relay_lease WHERE name = 'relay' AND holder = $1")
-        .bind(holder)
-        .execute(conn)
+/// Wakes every node that listens on PostgreSQL (`LISTEN fila_events`) once the transaction
+/// commits; nothing is delivered if it rolls back. The payload is the account id, or
+/// [`CONTROL_PAYLOAD`] for a control row. Sent as a simple query: NOTIFY takes no parameters,
+/// and the payload is formatted from an integer or a constant.
+pub async fn notify(conn: &mut AnyConnection, payload: &str) -> sqlx::Result<()> {
+    debug_assert!(payload.chars().all(|c| c.is_ascii_alphanumeric()));
+    conn.execute(format!("NOTIFY {CHANNEL}, '{payload}'").as_str())
         .await?;
     Ok(())
+}
+
+/// The PostgreSQL channel that wakes the nodes.
+pub const CHANNEL: &str = "fila_events";
+/// The notification payload of a control row.
+pub const CONTROL_PAYLOAD: &str = "control";
+
+/// A control row: which sockets every node disconnects. Never broadcast, never in
+/// `GET /api/events`, outside the account's `seq`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromRow)]
+pub struct ControlRow {
+    pub id: i64,
+    pub account_id: i64,
+    /// The sockets of this session.
+    pub session_id: Option<String>,
+    /// The sockets of this API key.
+    pub api_key_id: Option<i64>,
+    /// The sockets of this user, except those of `keep_session_id`.
+    pub user_id: Option<i64>,
+    pub keep_session_id: Option<String>,
+    pub at: i64,
+}
+
+pub async fn insert_control(conn: &mut AnyConnection, row: &ControlRow) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO control_events (account_id, session_id, api_key_id, user_id, keep_session_id, at) \
+         VALUES ($1, CAST($2 AS TEXT), CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS TEXT), $6)",
+    )
+    .bind(row.account_id)
+    .bind(row.session_id.clone())
+    .bind(row.api_key_id)
+    .bind(row.user_id)
+    .bind(row.keep_session_id.clone())
+    .bind(row.at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Control rows written at `after` or later (by the writer's clock), oldest first.
+pub async fn controls_since(conn: &mut AnyConnection, after: i64) -> sqlx::Result<Vec<ControlRow>> {
+    sqlx::query_as(
+        "SELECT id, account_id, session_id, api_key_id, user_id, keep_session_id, at \
+         FROM control_events WHERE at >= $1 ORDER BY id",
+    )
+    .bind(after)
+    .fetch_all(conn)
+    .await
+}
+
+/// Deletes control rows older than `before`.
+pub async fn prune_controls(conn: &mut AnyConnection, before: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM control_events WHERE at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -21,6 +21,7 @@ pub mod history;
 pub mod patients;
 pub mod procedures;
 pub mod reports;
+pub mod sessions;
 pub mod status_links;
 
 use std::str::FromStr;
@@ -45,7 +46,13 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The URL, for the PostgreSQL `LISTEN` connection that lives beside the pool.
+    url: String,
 }
+
+/// How long a request waits for a pooled connection before answering 503. Short, so that a
+/// database outage answers at once instead of holding requests for seconds.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 impl Store {
     /// Connects and runs the backend's migrations.
@@ -69,7 +76,7 @@ impl Store {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
@@ -86,13 +93,17 @@ impl Store {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await
             }
         }
         .context("connecting to the database")?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            url: url.clone(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -107,6 +118,15 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The database URL (PostgreSQL: the `LISTEN` connection opens its own connection with it).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Begins a transaction that changes one account's data. Writers of one account run one at
@@ -168,6 +188,23 @@ fn create_if_missing(url: &str) -> String {
         format!("{url}&mode=rwc")
     } else {
         format!("{url}?mode=rwc")
+    }
+}
+
+/// Whether `err` means the database cannot be reached now (no connection within the acquire
+/// timeout, a broken connection, a server shutting down or starting up): the request may be
+/// retried, and answers 503.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown,
+            // cannot connect now.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 

@@ -4,7 +4,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp};
 
-fn claims(token: &str) -> Value {
+/// The claims of a token, unverified.
+pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("jwt payload");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)

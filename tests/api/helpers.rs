@@ -146,7 +146,6 @@ pub fn serve_args(db_url: &str) -> ServeArgs {
     ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db_url.to_string(),
-        redis_url: None,
         token_ttl: 3600,
         jwt_secret: None,
         demo: false,

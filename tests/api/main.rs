@@ -12,5 +12,6 @@ mod ops;
 mod patient_loop;
 mod reports;
 mod resources;
+mod sessions;
 mod status;
 mod users;

@@ -16,33 +16,24 @@ async fn health_and_readiness_answer_without_a_token() {
 }
 
 #[tokio::test]
-async fn metrics_count_requests_by_route_and_status_and_events_by_name() {
+async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::spawn().await;
     let token = app.account_token("metrics@clinica.test").await;
     app.post("/api/doctors", &token, json!({"name": "Dr. M"}))
         .await;
     app.get("/api/doctors/999", &token).await;
-    let mut text = String::new();
-    for _ in 0..40 {
-        text = app
-            .client
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if text.contains(r#"event="doctors.created""#) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // Events are counted as this node emits them to its sockets (there are none here; the
+    // protocol suite checks the count with sockets).
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("fila_sockets_connected 0"), "{text}");
-    assert!(
-        text.contains(r#"fila_events_emitted_total{event="doctors.created"} 1"#),
-        "{text}"
-    );
     assert!(
         text.contains(r#"route="/api/doctors/{id}",status="404""#),
         "{text}"

@@ -2,9 +2,10 @@
 // free port, a tiny REST client, Socket.IO clients (the real `socket.io-client` v4) that record
 // every event they receive, and the contract's payload checks.
 
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -339,4 +340,75 @@ export function assertMeta(meta) {
   assertKeys(meta, ['seq', 'at'], [], 'meta');
   assert.ok(isInt(meta.seq) && meta.seq > 0, `seq ${meta.seq} is a positive integer`);
   assert.ok(isTimestamp(meta.at), `at ${meta.at}`);
+}
+
+/**
+ * A throwaway PostgreSQL server (as `scripts/with-postgres` starts one: its own folder, trust
+ * authentication, loopback only, a free port), for tests that stop and start the database.
+ * `stop()` stops it (fast shutdown, as an outage would look to the nodes), `start()` starts it
+ * again on the same port, `destroy()` stops it and removes its folder.
+ */
+export async function startPostgres() {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
+  const bin = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).filter((d) => existsSync(`${d}/initdb`)).pop();
+  if (!bin) throw new Error('PostgreSQL is not installed (run scripts/setup)');
+  const asRoot = process.getuid?.() === 0;
+  const pg = (tool, args) => asRoot
+    ? run('runuser', ['-u', 'postgres', '--', `${bin}/${tool}`, ...args])
+    : run(`${bin}/${tool}`, args);
+  const root = mkdtempSync(path.join('/tmp', 'fila-pg-'));
+  const data = path.join(root, 'data');
+  const sock = path.join(root, 'sock');
+  mkdirSync(data, { mode: 0o700 });
+  mkdirSync(sock);
+  if (asRoot) await run('chown', ['-R', 'postgres:', root]);
+  await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8']);
+  const port = await freePort();
+  const options = `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const log = path.join(root, 'server.log');
+  const server = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    running: false,
+    async start() {
+      await pg('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o', options, 'start']);
+      server.running = true;
+    },
+    async stop() {
+      await pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      server.running = false;
+    },
+    stopNow() {
+      const args = ['-D', data, '-m', 'immediate', 'stop'];
+      try {
+        if (asRoot) execFileSync('runuser', ['-u', 'postgres', '--', `${bin}/pg_ctl`, ...args], { stdio: 'ignore' });
+        else execFileSync(`${bin}/pg_ctl`, args, { stdio: 'ignore' });
+      } catch { /* already stopped */ }
+    },
+    async destroy() {
+      if (server.running) await server.stop().catch(() => {});
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  postgresServers.add(server);
+  await server.start();
+  return server;
+}
+
+// PostgreSQL servers still running when the process exits (a crashed test) are stopped here.
+const postgresServers = new Set();
+process.on('exit', () => {
+  for (const server of postgresServers) {
+    if (server.running) server.stopNow();
+  }
+});
+
+/** A free TCP port on loopback. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
 }

@@ -1,7 +1,7 @@
 // A slow or dead client must not slow anyone else down: a client that completes the Socket.IO
 // handshake and then never reads (a frozen tablet, a dead TCP peer) fills its own buffers;
 // the broadcasts to it fail fast and are skipped, while every other socket keeps receiving
-// each event at once and the relay keeps going.
+// each event at once and the node's delivery keeps going.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -48,7 +48,9 @@ function PanelSetup({ onReady }: { onReady: () => void }) {
   const [key, setKey] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(() =>
-    localStorage.getItem(PANEL_KEY_REFUSED) ? 'A chave guardada foi recusada (revogada?). Cole uma chave válida.' : null,
+    localStorage.getItem(PANEL_KEY_REFUSED)
+      ? 'A chave de API deste painel foi revogada ou não é mais aceita, e o painel parou de mostrar as chamadas. Peça ao usuário master uma nova chave em Acesso à API e cole-a abaixo.'
+      : null,
   );
 
   const isMaster = useIsMaster();

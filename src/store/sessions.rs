@@ -1,0 +1,127 @@
+//! Sessions: one per login or API-key exchange. An access token names its session (`sid`) and
+//! is accepted only while that session is open, its user still belongs to the account, and its
+//! API key (if any) is not revoked.
+
+use sqlx::AnyConnection;
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    id: &str,
+    account_id: i64,
+    user_id: i64,
+    api_key_id: Option<i64>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, account_id, user_id, api_key_id, created_at, refreshed_at) \
+         VALUES ($1, $2, $3, CAST($4 AS BIGINT), $5, $5)",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(user_id)
+    .bind(api_key_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the session is open for exactly this user, account and key: the user exists in the
+/// account, and the key (if any) is the account's and not revoked.
+pub async fn is_open(
+    conn: &mut AnyConnection,
+    id: &str,
+    account_id: i64,
+    user_id: i64,
+    api_key_id: Option<i64>,
+) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT s.user_id FROM sessions s \
+         JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id \
+         LEFT JOIN api_keys k ON k.id = s.api_key_id AND k.account_id = s.account_id \
+         WHERE s.id = $1 AND s.account_id = $2 AND s.user_id = $3 AND s.ended_at IS NULL \
+           AND COALESCE(s.api_key_id, 0) = COALESCE(CAST($4 AS BIGINT), 0) \
+           AND (s.api_key_id IS NULL OR (k.id IS NOT NULL AND k.revoked_at IS NULL))",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(user_id)
+    .bind(api_key_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Records a refresh (kept sessions are pruned once nothing has refreshed them for long).
+pub async fn touch(conn: &mut AnyConnection, id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET refreshed_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends one session; false when it was not open.
+pub async fn end(conn: &mut AnyConnection, id: &str, now: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends every session of an API key.
+pub async fn end_for_key(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    api_key_id: i64,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $3 \
+         WHERE account_id = $1 AND api_key_id = $2 AND ended_at IS NULL",
+    )
+    .bind(account_id)
+    .bind(api_key_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends the password sessions of a user (not those of its API keys), except `keep` if given.
+pub async fn end_for_user(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+    keep: Option<&str>,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $4 \
+         WHERE account_id = $1 AND user_id = $2 AND api_key_id IS NULL AND ended_at IS NULL \
+           AND id <> COALESCE(CAST($3 AS TEXT), '')",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(keep.map(str::to_string))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes sessions ended before `before`, and open ones not refreshed since `stale_before`
+/// (no token of theirs can still be valid).
+pub async fn prune(conn: &mut AnyConnection, before: i64, stale_before: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE (ended_at IS NOT NULL AND ended_at < $1) OR refreshed_at < $2",
+    )
+    .bind(before)
+    .bind(stale_before)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
