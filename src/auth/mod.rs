@@ -72,11 +72,14 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(TokenError::Missing.into());
         }
         let claims = state.tokens.verify(token)?;
-        // A user's token stops working as soon as the user is deactivated (a token traded for
-        // an API key lives as long as the key: keys belong to the clinic).
+        // A deactivated user's token is refused with its own message (their sessions are ended
+        // too); a token for no user of the account is left to the session check ("invalid
+        // token"). A token traded for an API key lives as long as the key.
         if claims.api_key_id.is_none() {
             let mut conn = state.store.pool().acquire().await?;
-            if !store::accounts::is_active(&mut conn, claims.account_id, claims.sub).await? {
+            let active =
+                store::accounts::is_active(&mut conn, claims.account_id, claims.sub).await?;
+            if active == Some(false) {
                 return Err(ApiError::Unauthorized(DEACTIVATED.into()));
             }
         }

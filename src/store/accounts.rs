@@ -169,19 +169,20 @@ pub async fn users(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Ve
     .await
 }
 
-/// Whether the user exists in the account and is active (checked on every request).
+/// Whether the user is active: `None` when there is no such user in the account (checked on
+/// every request).
 pub async fn is_active(
     conn: &mut AnyConnection,
     account_id: i64,
     user_id: i64,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<Option<bool>> {
     let active: Option<i64> =
         sqlx::query_scalar("SELECT active FROM users WHERE id = $1 AND account_id = $2")
             .bind(user_id)
             .bind(account_id)
             .fetch_optional(conn)
             .await?;
-    Ok(active == Some(1))
+    Ok(active.map(|a| a == 1))
 }
 
 /// What `PATCH /users/{id}` writes.
