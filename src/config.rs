@@ -25,6 +25,37 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// The demo clinic.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Fill the days before today with a busy clinic's appointments and status history (for the
+    /// reports); creates the demo clinic first on an empty database. Days that already have
+    /// appointments are left as they are.
+    SeedHistory(SeedHistoryArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedHistoryArgs {
+    /// How many days before today to fill.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=3_660))]
+    pub days: i64,
+    /// Appointments on a weekday (Mondays 10% more, Saturdays half, Sundays closed).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=5_000))]
+    pub per_day: i64,
+    /// The login of a user of the clinic to fill (default: the demo clinic's).
+    #[arg(long, default_value = crate::demo::EMAIL)]
+    pub email: String,
+    /// Seed of the random generator (the same seed gives the same history).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! The demo clinic of `fila serve --demo`: doctors, procedures, patients, today's appointments
-//! in several statuses, and two weeks of simulated past days in the status history (so the
-//! wait estimate has something to go on), created only on an empty database.
+//! in several statuses, two weeks of simulated past days in the status history (so the wait
+//! estimate has something to go on) and, before them, six more weeks of a busier history for
+//! the reports, created only on an empty database.
 
 use chrono::{Duration, Local, NaiveDate, TimeZone};
 use rand::SeedableRng;
@@ -10,10 +11,10 @@ use crate::accounts;
 use crate::domain::cpf;
 use crate::domain::status::Status;
 use crate::domain::time::{now_ms, today};
+use crate::history_seed::{self, Plan};
 use crate::simulate;
-use crate::state::AppState;
 use crate::store::{
-    self,
+    self, Store,
     appointments::{NewAppointment, StatusWrite},
     doctors::DoctorFields,
     patients::PatientFields,
@@ -74,14 +75,22 @@ const PLAN: [(Status, &str); 12] = [
     (Status::Agendado, ""),
 ];
 
-/// Seeds the demo clinic when the database has no account; answers the login to print (also
-/// on later starts, while the demo user exists).
-pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoLogin>> {
+/// The past days of the demo clinic: eight weeks, 30 appointments a weekday.
+pub const HISTORY: Plan = Plan {
+    days: 56,
+    per_day: 30,
+    per_doctor: 12,
+    seed: 7,
+};
+
+/// Seeds the demo clinic when the database has no account, with [`HISTORY`] when `history`;
+/// answers the login to print (also on later starts, while the demo user exists).
+pub async fn seed_if_empty(store: &Store, history: bool) -> anyhow::Result<Option<DemoLogin>> {
     let login = DemoLogin {
         email: EMAIL,
         password: PASSWORD,
     };
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = store.pool().acquire().await?;
     if store::accounts::count(&mut conn).await? > 0 {
         let kept = store::accounts::user_by_email(&mut conn, EMAIL)
             .await?
@@ -89,14 +98,14 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoLogin>
         return Ok(kept.then_some(login));
     }
     drop(conn);
-    let created = accounts::create(&state.store, "Clínica Demo", EMAIL, PASSWORD)
+    let created = accounts::create(store, "Clínica Demo", EMAIL, PASSWORD)
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo account: {e}"))?;
     let account = created.account_id;
     let day = today();
     let day_text = day.format("%Y-%m-%d").to_string();
     let now = now_ms();
-    let mut tx = state.store.begin_write(account).await?;
+    let mut tx = store.begin_write(account).await?;
 
     let mut patient_ids = Vec::new();
     let mut procedure_ids = Vec::new();
@@ -176,6 +185,9 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoLogin>
     };
     seed_past_days(&mut tx, &past, day, now).await?;
     tx.commit().await?;
+    if history {
+        history_seed::generate(store, account, HISTORY).await?;
+    }
     Ok(Some(login))
 }
 

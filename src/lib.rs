@@ -18,6 +18,8 @@
 //! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline.
 //! - [`limits`]: length limits of the text the API keeps.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
+//! - [`demo`]: the demo clinic of `fila serve --demo`.
+//! - [`history_seed`]: past days of a busy clinic (`fila demo seed-history`), for the reports.
 //! - [`demo`]: the demo clinic of `fila serve --demo`; [`simulate`]: simulated clinic days (the
 //!   wait estimate's replay and the demo's history).
 
@@ -28,6 +30,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod history_seed;
 pub mod http;
 pub mod limits;
 pub mod metrics;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fila::config::{AccountsCommand, Cli, Command};
+use fila::config::{AccountsCommand, Cli, Command, DemoCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,6 +12,9 @@ async fn main() -> ExitCode {
         Command::Accounts {
             command: AccountsCommand::Create(args),
         } => fila::startup::create_account(args).await,
+        Command::Demo {
+            command: DemoCommand::SeedHistory(args),
+        } => fila::startup::seed_history(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::jwt::Tokens;
 use crate::auth::password::{Hashing, HashingLimits};
 use crate::auth::throttle::Throttle;
-use crate::config::{CreateAccountArgs, ServeArgs};
+use crate::config::{CreateAccountArgs, SeedHistoryArgs, ServeArgs};
 use crate::events::EventLog;
 use crate::events::delivery::{Delivery, LogHealth};
 use crate::http::SelfCheckinLimiter;
@@ -22,7 +22,7 @@ use crate::realtime::{self, GatewayState, Io};
 use crate::serve::{self, ServeLimits};
 use crate::state::AppState;
 use crate::store::{self, Store};
-use crate::{accounts, demo, http};
+use crate::{accounts, demo, history_seed, http};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -247,7 +247,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         _ => {}
     }
     let demo_login = if args.demo {
-        demo::seed_if_empty(app.state()).await?
+        demo::seed_if_empty(&app.state().store, true).await?
     } else {
         None
     };
@@ -278,6 +278,37 @@ pub async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({"accountId": created.account_id, "userId": created.user_id})
+    );
+    Ok(())
+}
+
+/// `fila demo seed-history`.
+pub async fn seed_history(args: SeedHistoryArgs) -> anyhow::Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    if args.email == demo::EMAIL {
+        demo::seed_if_empty(&store, false).await?;
+    }
+    let email = args.email.trim().to_lowercase();
+    let user = store::accounts::user_by_email(&mut *store.pool().acquire().await?, &email)
+        .await?
+        .with_context(|| format!("no user {email}"))?;
+    let started = std::time::Instant::now();
+    let plan = history_seed::Plan {
+        days: args.days,
+        per_day: args.per_day,
+        per_doctor: 30,
+        seed: args.seed,
+    };
+    let seeded = history_seed::generate(&store, user.account_id, plan).await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "accountId": user.account_id,
+            "days": seeded.days,
+            "appointments": seeded.appointments,
+            "moves": seeded.moves,
+            "seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        })
     );
     Ok(())
 }

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store;
 use jwt::TokenError;
 
 /// The caller of an `/api` route, from a verified access token whose session is open. Every
@@ -25,6 +26,8 @@ pub struct AuthUser {
     pub api_key_id: Option<i64>,
 }
 
+/// The 401 message for a deactivated user's login or token.
+pub const DEACTIVATED: &str = "user deactivated";
 /// The session of the request's token (`POST /api/auth/logout` ends it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionId(pub String);
@@ -73,6 +76,17 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(TokenError::Missing.into());
         }
         let claims = state.tokens.verify(token)?;
+        // A deactivated user's token is refused with its own message (their sessions are ended
+        // too); a token for no user of the account is left to the session check ("invalid
+        // token"). A token traded for an API key lives as long as the key.
+        if claims.api_key_id.is_none() {
+            let mut conn = state.store.pool().acquire().await?;
+            let active =
+                store::accounts::is_active(&mut conn, claims.account_id, claims.sub).await?;
+            if active == Some(false) {
+                return Err(ApiError::Unauthorized(DEACTIVATED.into()));
+            }
+        }
         let sid = session::check(&state.store, &claims).await?;
         let user = AuthUser {
             user_id: claims.sub,

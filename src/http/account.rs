@@ -37,6 +37,8 @@ pub struct AccountView {
     pub wait_alert_minutes: i64,
     /// The account's latest event `seq`.
     pub last_seq: i64,
+    /// How the panel writes names: `short` ("João S."), `initials` ("J. S.") or `full`.
+    pub panel_name_style: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,6 +47,8 @@ pub struct AccountPatch {
     pub name: Option<String>,
     pub wait_warn_minutes: Option<i64>,
     pub wait_alert_minutes: Option<i64>,
+    /// `short`, `initials` or `full`.
+    pub panel_name_style: Option<String>,
     /// An IANA time zone name (`America/Sao_Paulo`); `""` goes back to the server's zone.
     #[schema(example = "America/Sao_Paulo")]
     pub time_zone: Option<String>,
@@ -65,6 +69,9 @@ pub async fn clinic_today(conn: &mut AnyConnection, account_id: i64) -> ApiResul
     Ok(today_in(zone).format("%Y-%m-%d").to_string())
 }
 
+/// The panel's ways of writing a patient's name.
+pub const PANEL_NAME_STYLES: [&str; 3] = ["short", "initials", "full"];
+
 async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
     let mut conn = state.store.pool().acquire().await?;
     let row = store::accounts::get(&mut conn, account_id)
@@ -84,6 +91,7 @@ async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
         wait_warn_minutes: row.wait_warn_minutes,
         wait_alert_minutes: row.wait_alert_minutes,
         last_seq: row.event_seq,
+        panel_name_style: row.panel_name_style,
     })
 }
 
@@ -96,7 +104,7 @@ pub async fn get_account(
     Ok(ApiJson(load(&state, user.account_id).await?))
 }
 
-/// Changes the clinic's name, wait thresholds or time zone (master only).
+/// Changes the clinic's name, wait thresholds, time zone or panel name style (master only).
 #[utoipa::path(patch, path = "/api/account", tag = "account", security(("bearer" = [])), request_body = AccountPatch,
     responses((status = 200, body = AccountView), (status = 403)))]
 pub async fn update_account(
@@ -129,6 +137,13 @@ pub async fn update_account(
         warn <= alert,
         "waitWarnMinutes must not be greater than waitAlertMinutes",
     );
+    let style = patch.panel_name_style.map(|s| s.trim().to_string());
+    problems.check(
+        style
+            .as_deref()
+            .is_none_or(|s| PANEL_NAME_STYLES.contains(&s)),
+        "panelNameStyle must be one of: short, initials, full",
+    );
     let mut conn = state.store.pool().acquire().await?;
     let mut time_zone = store::accounts::time_zone(&mut conn, user.account_id).await?;
     drop(conn);
@@ -153,6 +168,9 @@ pub async fn update_account(
     };
     let mut tx = state.store.begin_write(user.account_id).await?;
     store::accounts::update_settings(&mut tx, user.account_id, &settings).await?;
+    if let Some(style) = &style {
+        store::accounts::set_panel_name_style(&mut tx, user.account_id, style).await?;
+    }
     tx.commit().await?;
     Ok(ApiJson(load(&state, user.account_id).await?))
 }

@@ -149,7 +149,7 @@ async fn start_session(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<To
 
 /// Email and password for an access token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password"),
+    responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password, or the user is deactivated"),
         (status = 429, description = "Too many wrong passwords from this network or for this email: wait `Retry-After` seconds"),
         (status = 503, description = "Too many password checks at once: wait `Retry-After` seconds")))]
 pub async fn login(
@@ -178,6 +178,10 @@ pub async fn login(
         Err(busy) => return Err(busy.into()),
     };
     match user {
+        Some(u) if matches && u.active == 0 => {
+            attempt.succeeded();
+            Err(ApiError::Unauthorized(crate::auth::DEACTIVATED.into()))
+        }
         Some(u) if matches => {
             attempt.succeeded();
             start_session(

@@ -6,14 +6,17 @@ mod appointments;
 mod auth;
 mod doctors;
 mod events;
+mod history;
 pub mod openapi;
 mod ops;
 mod paging;
 mod patients;
 mod procedures;
+mod reports;
 mod self_checkin;
 mod status;
 mod status_link;
+mod users;
 pub mod web;
 
 use axum::Router;
@@ -48,6 +51,9 @@ pub fn router(state: AppState, web: web::Source<'_>) -> Router {
         .merge(status_link::router())
         .merge(self_checkin::router())
         .merge(events::router())
+        .merge(history::router())
+        .merge(reports::router())
+        .merge(users::router())
         .merge(ops::router())
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))

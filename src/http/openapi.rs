@@ -9,8 +9,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ErrorBody, ErrorMessage};
 
 use super::{
-    account, appointments, auth, doctors, events, ops, patients, procedures, self_checkin, status,
-    status_link,
+    account, appointments, auth, doctors, events, history, ops, patients, procedures, reports,
+    self_checkin, status, status_link, users,
 };
 
 #[derive(OpenApi)]
@@ -19,18 +19,20 @@ use super::{
     paths(
         auth::login, auth::token, auth::refresh, auth::logout, auth::change_password, auth::me,
         auth::create_key, auth::list_keys, auth::revoke_key,
+        users::create, users::list, users::get_one, users::update,
         account::get_account, account::update_account,
-        procedures::create, procedures::list,
+        procedures::create, procedures::list, procedures::get_one, procedures::update, procedures::remove,
         doctors::create, doctors::list, doctors::get_one, doctors::update, doctors::remove,
         doctors::slots_of_day,
         patients::create, patients::list, patients::get_one, patients::update,
         patients::appointments_of,
         appointments::create, appointments::list, appointments::queue, appointments::calls,
         appointments::get_one, appointments::edit, appointments::remove, appointments::reschedule,
-        status::change_status,
+        status::change_status, history::history,
         status_link::create_link, status_link::revoke_links, status_link::public_status,
         status_link::recall, self_checkin::self_checkin,
         events::since,
+        reports::waits, reports::attendance, reports::doctors, reports::arrivals,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(ErrorBody, ErrorMessage)),

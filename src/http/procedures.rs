@@ -1,23 +1,31 @@
-//! `POST /procedures`, `GET /procedures`.
+//! `POST /procedures`, `GET /procedures`, and `GET`/`PATCH`/`DELETE /procedures/{id}`. A change
+//! or removal reaches the screens as `doctors.updated` of each doctor who offers the procedure
+//! (their payload nests it).
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::domain::{price, time::now_ms};
-use crate::error::{ApiJson, ApiQuery, ApiResult, Problems};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
+use crate::events::flow;
 use crate::model::Procedure;
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, Tx};
 
 use super::Page;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/procedures", post(create).get(list))
+    Router::new()
+        .route("/api/procedures", post(create).get(list))
+        .route(
+            "/api/procedures/{id}",
+            get(get_one).patch(update).delete(remove),
+        )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,15 +47,8 @@ pub async fn create(
     let name = body.name.trim();
     let price = price::normalize(&body.price);
     let mut problems = Problems::new();
-    problems.check(!name.is_empty(), "name must not be empty");
-    problems.check(
-        name.chars().count() <= 200,
-        "name must have at most 200 characters",
-    );
-    problems.check(
-        price.is_some(),
-        "price must be a non-negative number with at most 2 decimals",
-    );
+    check_name(&mut problems, name);
+    check_price(&mut problems, &price);
     problems.into_result()?;
     let mut tx = state.store.begin_write(user.account_id).await?;
     let row = store::procedures::insert(
@@ -74,4 +75,112 @@ pub async fn list(
     let mut conn = state.store.pool().acquire().await?;
     let rows = store::procedures::list(&mut conn, user.account_id, limit, offset).await?;
     Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
+}
+
+fn check_name(problems: &mut Problems, name: &str) {
+    problems.check(!name.is_empty(), "name must not be empty");
+    problems.check(
+        name.chars().count() <= 200,
+        "name must have at most 200 characters",
+    );
+}
+
+fn check_price(problems: &mut Problems, price: &Option<String>) {
+    problems.check(
+        price.is_some(),
+        "price must be a non-negative number with at most 2 decimals",
+    );
+}
+
+/// Every field optional.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProcedurePatch {
+    pub name: Option<String>,
+    #[schema(value_type = Option<String>, example = "120.50")]
+    pub price: Option<serde_json::Value>,
+}
+
+/// One procedure.
+#[utoipa::path(get, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Procedure), (status = 404)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<ApiJson<Procedure>> {
+    let mut conn = state.store.pool().acquire().await?;
+    let row = store::procedures::get(&mut conn, user.account_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("procedure"))?;
+    Ok(ApiJson(row.into()))
+}
+
+/// Commits `tx` with a `doctors.updated` for each doctor who offers the procedure.
+async fn commit_with_doctors(
+    state: &AppState,
+    mut tx: Tx,
+    account_id: i64,
+    doctors: Vec<i64>,
+) -> ApiResult<()> {
+    let mut events = Vec::new();
+    for doctor_id in doctors {
+        if let Some(row) = store::doctors::get(&mut tx, account_id, doctor_id).await? {
+            let doctor = store::doctors::view(&mut tx, row).await?;
+            events.extend(flow::doctor_saved(&doctor, false)?);
+        }
+    }
+    state.events.commit(tx, account_id, &events).await?;
+    Ok(())
+}
+
+/// Renames a procedure or changes its price; each doctor who offers it is broadcast as
+/// `doctors.updated`.
+#[utoipa::path(patch, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = ProcedurePatch, responses((status = 200, body = Procedure), (status = 400), (status = 404)))]
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(patch): ApiJson<ProcedurePatch>,
+) -> ApiResult<ApiJson<Procedure>> {
+    let mut problems = Problems::new();
+    let name = patch.name.map(|n| n.trim().to_string());
+    if let Some(name) = &name {
+        check_name(&mut problems, name);
+    }
+    let price = patch.price.as_ref().map(price::normalize);
+    if let Some(price) = &price {
+        check_price(&mut problems, price);
+    }
+    problems.into_result()?;
+    let mut tx = state.store.begin_write(user.account_id).await?;
+    let current = store::procedures::get(&mut tx, user.account_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("procedure"))?;
+    let name = name.unwrap_or(current.name);
+    let price = price.flatten().unwrap_or(current.price);
+    let row = store::procedures::update(&mut tx, user.account_id, id, &name, &price, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("procedure"))?;
+    let doctors = store::procedures::doctors_offering(&mut tx, user.account_id, id).await?;
+    commit_with_doctors(&state, tx, user.account_id, doctors).await?;
+    Ok(ApiJson(row.into()))
+}
+
+/// Removes a procedure (soft delete): it leaves the list and every doctor who offered it
+/// (broadcast as `doctors.updated`); past appointments keep it.
+#[utoipa::path(delete, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Procedure), (status = 404)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<ApiJson<Procedure>> {
+    let mut tx = state.store.begin_write(user.account_id).await?;
+    let doctors = store::procedures::doctors_offering(&mut tx, user.account_id, id).await?;
+    let row = store::procedures::soft_delete(&mut tx, user.account_id, id, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("procedure"))?;
+    commit_with_doctors(&state, tx, user.account_id, doctors).await?;
+    Ok(ApiJson(row.into()))
 }

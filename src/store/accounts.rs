@@ -11,7 +11,10 @@ pub struct UserRow {
     pub email: String,
     pub password_hash: String,
     pub is_master: i64,
+    pub active: i64,
 }
+
+const USER_COLUMNS: &str = "id, account_id, name, email, password_hash, is_master, active";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AccountRow {
@@ -20,6 +23,7 @@ pub struct AccountRow {
     pub event_seq: i64,
     pub wait_warn_minutes: i64,
     pub wait_alert_minutes: i64,
+    pub panel_name_style: String,
     /// IANA name; `None` means the server's zone.
     pub time_zone: Option<String>,
 }
@@ -49,7 +53,8 @@ pub async fn insert(conn: &mut AnyConnection, name: &str, now: i64) -> sqlx::Res
 
 pub async fn get(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Option<AccountRow>> {
     sqlx::query_as(
-        "SELECT id, name, event_seq, wait_warn_minutes, wait_alert_minutes, time_zone \
+        "SELECT id, name, event_seq, wait_warn_minutes, wait_alert_minutes, time_zone, \
+         panel_name_style \
          FROM accounts WHERE id = $1",
     )
     .bind(account_id)
@@ -85,6 +90,19 @@ pub async fn update_settings(
     Ok(())
 }
 
+pub async fn set_panel_name_style(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    style: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE accounts SET panel_name_style = $2 WHERE id = $1")
+        .bind(account_id)
+        .bind(style)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The account's time zone name, when one is set.
 pub async fn time_zone(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Option<String>> {
     let zone: Option<Option<String>> =
@@ -105,8 +123,8 @@ pub async fn insert_user(
     now: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO users (account_id, name, email, password_hash, is_master, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO users (account_id, name, email, password_hash, is_master, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(account_id)
     .bind(name)
@@ -119,9 +137,9 @@ pub async fn insert_user(
 }
 
 pub async fn user_by_email(conn: &mut AnyConnection, email: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(
-        "SELECT id, account_id, name, email, password_hash, is_master FROM users WHERE email = $1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+    ))
     .bind(email)
     .fetch_optional(conn)
     .await
@@ -132,14 +150,73 @@ pub async fn user(
     account_id: i64,
     user_id: i64,
 ) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(
-        "SELECT id, account_id, name, email, password_hash, is_master FROM users \
-         WHERE id = $1 AND account_id = $2",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND account_id = $2"
+    ))
     .bind(user_id)
     .bind(account_id)
     .fetch_optional(conn)
     .await
+}
+
+/// The account's users, by name.
+pub async fn users(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE account_id = $1 ORDER BY name, id"
+    ))
+    .bind(account_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Whether the user is active: `None` when there is no such user in the account (checked on
+/// every request).
+pub async fn is_active(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+) -> sqlx::Result<Option<bool>> {
+    let active: Option<i64> =
+        sqlx::query_scalar("SELECT active FROM users WHERE id = $1 AND account_id = $2")
+            .bind(user_id)
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(active.map(|a| a == 1))
+}
+
+/// What `PATCH /users/{id}` writes.
+#[derive(Debug, Clone)]
+pub struct UserUpdate {
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_master: bool,
+    pub active: bool,
+}
+
+pub async fn update_user(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+    update: &UserUpdate,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET name = $3, email = $4, password_hash = $5, is_master = $6, active = $7, \
+         updated_at = $8 WHERE id = $1 AND account_id = $2",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .bind(&update.name)
+    .bind(&update.email)
+    .bind(&update.password_hash)
+    .bind(super::flag(update.is_master))
+    .bind(super::flag(update.active))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Replaces a user's password hash.

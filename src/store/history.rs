@@ -43,6 +43,40 @@ pub async fn record(conn: &mut AnyConnection, account_id: i64, m: &Move) -> sqlx
     Ok(())
 }
 
+/// A recorded move with the names of who made it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MoveRow {
+    pub id: i64,
+    pub doctor_id: Option<i64>,
+    pub from_status: Option<i64>,
+    pub to_status: i64,
+    pub at: i64,
+    pub user_id: Option<i64>,
+    pub user_name: Option<String>,
+    pub api_key_id: Option<i64>,
+    pub api_key_name: Option<String>,
+}
+
+/// An appointment's moves, oldest first.
+pub async fn of_appointment(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    appointment_id: i64,
+) -> sqlx::Result<Vec<MoveRow>> {
+    sqlx::query_as(
+        "SELECT h.id, h.doctor_id, h.from_status, h.to_status, h.at, h.user_id, \
+         u.name AS user_name, h.api_key_id, k.name AS api_key_name \
+         FROM appointment_status_history h \
+         LEFT JOIN users u ON u.id = h.user_id AND u.account_id = h.account_id \
+         LEFT JOIN api_keys k ON k.id = h.api_key_id AND k.account_id = h.account_id \
+         WHERE h.account_id = $1 AND h.appointment_id = $2 ORDER BY h.at, h.id",
+    )
+    .bind(account_id)
+    .bind(appointment_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// A history row with what the estimate needs of its appointment.
 #[derive(Debug, FromRow)]
 struct ServiceMoveRow {

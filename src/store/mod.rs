@@ -20,6 +20,7 @@ pub mod events;
 pub mod history;
 pub mod patients;
 pub mod procedures;
+pub mod reports;
 pub mod sessions;
 pub mod status_links;
 

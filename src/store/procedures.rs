@@ -111,3 +111,66 @@ pub async fn of_doctors(
     }
     Ok(by_doctor)
 }
+
+pub async fn update(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    id: i64,
+    name: &str,
+    price: &str,
+    now: i64,
+) -> sqlx::Result<Option<ProcedureRow>> {
+    sqlx::query_as(&format!(
+        "UPDATE procedures SET name = $3, price = $4, updated_at = $5 \
+         WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .bind(name)
+    .bind(price)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Soft-deletes a procedure and takes it off every doctor; answers it, or `None` when it was
+/// not found.
+pub async fn soft_delete(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    id: i64,
+    now: i64,
+) -> sqlx::Result<Option<ProcedureRow>> {
+    let row: Option<ProcedureRow> = sqlx::query_as(&format!(
+        "UPDATE procedures SET deleted_at = $3, updated_at = $3 \
+         WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if row.is_some() {
+        sqlx::query("DELETE FROM doctor_procedures WHERE procedure_id = $1")
+            .bind(id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(row)
+}
+
+/// The doctors (not deleted) who offer a procedure.
+pub async fn doctors_offering(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    procedure_id: i64,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT d.id FROM doctor_procedures dp JOIN doctors d ON d.id = dp.doctor_id \
+         WHERE dp.procedure_id = $1 AND d.account_id = $2 AND d.deleted_at IS NULL ORDER BY d.id",
+    )
+    .bind(procedure_id)
+    .bind(account_id)
+    .fetch_all(conn)
+    .await
+}

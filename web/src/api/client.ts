@@ -32,6 +32,25 @@ export class ApiClient {
     return this.request<T>('DELETE', path);
   }
 
+  /** A GET answered as text, e.g. a report as CSV (`Accept: text/csv`). */
+  async text(path: string, accept = 'text/csv'): Promise<string> {
+    let token = this.session.token() ?? (await this.session.refresh());
+    const get = (t: string | null) =>
+      fetch(path, {
+        headers: { Accept: accept, ...(t ? { Authorization: `Bearer ${t}` } : {}) },
+        cache: 'no-store',
+      }).catch(() => {
+        throw new ApiError(0, []);
+      });
+    let response = await get(token);
+    if (response.status === 401) {
+      token = await this.session.refresh();
+      if (token) response = await get(token);
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response.text();
+  }
+
   async request<T>(method: Method, path: string, body?: unknown): Promise<ApiResult<T>> {
     let token = this.session.token() ?? (await this.session.refresh());
     let response = await send(method, path, body, token);

@@ -74,6 +74,8 @@ export interface Account {
   waitWarnMinutes: number;
   waitAlertMinutes: number;
   lastSeq: number;
+  /** How the panel writes names (absent on servers before it). */
+  panelNameStyle?: 'short' | 'initials' | 'full';
 }
 
 export interface Me {
@@ -109,6 +111,59 @@ export interface LiveEvent {
 export interface DoctorBusy {
   doctorId: number;
   isBusy: boolean;
+}
+
+/** `GET /api/reports/waits`: one day. */
+export interface WaitRow {
+  day: string;
+  waitCount: number;
+  waitMedianSeconds: number | null;
+  waitP90Seconds: number | null;
+  waitMeanSeconds: number | null;
+  serviceCount: number;
+  serviceMedianSeconds: number | null;
+  serviceP90Seconds: number | null;
+  serviceMeanSeconds: number | null;
+}
+
+/** `GET /api/reports/attendance`: one day. */
+export interface AttendanceRow {
+  day: string;
+  appointments: number;
+  finished: number;
+  noShows: number;
+  cancellations: number;
+  noShowRate: number;
+  cancellationRate: number;
+}
+
+/** `GET /api/reports/doctors`: one doctor. */
+export interface DoctorReportRow {
+  doctorId: number | null;
+  doctorName: string | null;
+  appointments: number;
+  finished: number;
+  noShows: number;
+  cancellations: number;
+  waitMedianSeconds: number | null;
+  serviceMedianSeconds: number | null;
+}
+
+/** `GET /api/reports/arrivals`: one weekday × hour cell. */
+export interface ArrivalRow {
+  weekday: number;
+  weekdayName: string;
+  hour: number;
+  arrivals: number;
+}
+
+/** `GET /api/users`. */
+export interface User {
+  id: number;
+  name: string;
+  email: string;
+  isMaster: boolean;
+  active: boolean;
 }
 
 /** One slot of `GET /api/doctors/{id}/slots`. */

@@ -16,4 +16,9 @@ export const NAV_ITEMS: NavItem[] = [
   { to: '/pacientes', label: 'Pacientes' },
   { to: '/painel', label: 'Painel', newTab: true },
   { to: '/acesso-api', label: 'Acesso à API', masterOnly: true },
+  { to: '/relatorios', label: 'Relatórios' },
+  { to: '/medicos', label: 'Médicos' },
+  { to: '/procedimentos', label: 'Procedimentos' },
+  { to: '/equipe', label: 'Equipe', masterOnly: true },
+  { to: '/configuracoes', label: 'Configurações', masterOnly: true },
 ];

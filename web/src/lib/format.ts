@@ -1,7 +1,20 @@
 // Small display helpers shared by the screens.
 
-/** "João da Silva Santos" → "João S.": the panel shows no full names in the waiting room. */
-export { callName as panelName } from './callName';
+import { callName } from './callName';
+
+/** How the panel writes a name (the clinic's `panelNameStyle`). */
+export type PanelNameStyle = 'short' | 'initials' | 'full';
+
+/** "José Carlos de Oliveira Filho" → "José O." (`short`, the default: no full names in the
+ * waiting room; see callName), "J. O." (`initials`) or the name as registered (`full`). */
+export function panelName(fullName: string | null | undefined, style: PanelNameStyle = 'short'): string {
+  const short = callName(fullName);
+  if (style === 'full') return (fullName ?? '').trim().split(/\s+/).filter(Boolean).join(' ') || short;
+  if (style === 'initials') {
+    return short === '—' ? short : short.split(' ').map((part) => `${part[0].toLocaleUpperCase('pt-BR')}.`).join(' ');
+  }
+  return short;
+}
 
 /** "2026-11-26" → "quinta-feira, 26 de novembro". The date is a calendar day, not an instant. */
 export function formatDay(isoDay: string): string {

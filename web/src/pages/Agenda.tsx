@@ -113,7 +113,7 @@ export function Agenda() {
     void run(a, move.action);
   };
 
-  const groups = useMemo(() => groupByDoctor(rows, filter, doctorFilter), [rows, filter, doctorFilter]);
+  const groups = useMemo(() => groupByDoctor(rows, filter, doctorFilter, doctors), [rows, filter, doctorFilter, doctors]);
   const counts = useMemo(() => countByFilter(rows), [rows]);
   const doctorOptions = useMemo(() => doctorsOf(rows, doctors), [rows, doctors]);
 
@@ -318,7 +318,9 @@ interface Group {
   rows: Appointment[];
 }
 
-function groupByDoctor(rows: Map<number, Appointment>, filter: Filter, doctor: number | 'all'): Group[] {
+/** Groups by doctor; a doctor's name and room come from the live doctors list (doctors.* events),
+ * so an edit on /medicos shows at once, else from the appointment. */
+function groupByDoctor(rows: Map<number, Appointment>, filter: Filter, doctor: number | 'all', doctors: Doctor[]): Group[] {
   const statuses = FILTERS.find((f) => f.value === filter)?.statuses ?? null;
   const groups = new Map<number, Group>();
   for (const a of rows.values()) {
@@ -327,7 +329,13 @@ function groupByDoctor(rows: Map<number, Appointment>, filter: Filter, doctor: n
     if (doctor !== 'all' && id !== doctor) continue;
     let group = groups.get(id);
     if (!group) {
-      group = { doctorId: id, doctorName: a.doctor?.name ?? 'Sem médico', room: a.doctor?.room ?? null, rows: [] };
+      const live = doctors.find((d) => d.id === id);
+      group = {
+        doctorId: id,
+        doctorName: live?.name ?? a.doctor?.name ?? 'Sem médico',
+        room: live ? (live.room ?? null) : (a.doctor?.room ?? null),
+        rows: [],
+      };
       groups.set(id, group);
     }
     group.rows.push(a);
@@ -348,6 +356,6 @@ function countByFilter(rows: Map<number, Appointment>): Record<Filter, number> {
 
 function doctorsOf(rows: Map<number, Appointment>, doctors: Doctor[]): Array<{ id: number; name: string }> {
   const byId = new Map<number, string>(doctors.map((d) => [d.id, d.name]));
-  for (const a of rows.values()) if (a.doctor) byId.set(a.doctor.id, a.doctor.name);
+  for (const a of rows.values()) if (a.doctor && !byId.has(a.doctor.id)) byId.set(a.doctor.id, a.doctor.name);
   return [...byId].map(([id, name]) => ({ id, name })).sort((x, y) => x.name.localeCompare(y.name, 'pt-BR'));
 }

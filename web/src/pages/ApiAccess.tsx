@@ -264,7 +264,7 @@ const BRAZIL_ZONES = [
 ];
 
 /** The clinic's time zone: its "today" and every time on the screens and the panel. */
-function TimeZoneSettings() {
+export function TimeZoneSettings() {
   const { api, account, reloadAccount } = useStaff();
   const toast = useToast();
   const [zone, setZone] = useState(account.timeZone);

@@ -350,7 +350,7 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
           {current ? (
             <>
               <span className="painel-label">Chamando agora</span>
-              <span className="painel-name">{panelName(current.patient?.name)}</span>
+              <span className="painel-name">{panelName(current.patient?.name, account?.panelNameStyle)}</span>
               {current.doctor?.room && <span className="painel-room">{current.doctor.room}</span>}
               <span className="painel-doctor">{current.doctor?.name ?? ''}</span>
             </>
@@ -365,7 +365,7 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
             {history.length === 0 && <li className="painel-none">—</li>}
             {history.map((c) => (
               <li key={c.id} data-appointment-id={c.id}>
-                <span className="h-name">{panelName(c.patient?.name)}</span>
+                <span className="h-name">{panelName(c.patient?.name, account?.panelNameStyle)}</span>
                 <span className="h-where">
                   {c.doctor?.room ?? c.doctor?.name ?? ''}
                   <span className="h-time">{formatClock(c.calledAt, timeZone)}</span>
