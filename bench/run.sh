@@ -9,8 +9,14 @@
 # loopback: Fila on a fresh SQLite file, then the Node gateway, with the same N and M. Prints
 # the Markdown results table on stdout (progress goes to stderr). Every run is bounded by the
 # tool's --time-limit and by `timeout`. Environment: N_LIST, M, FILA_PORT (4100),
-# NODE_PORT (4101), TIME_LIMIT (seconds per run, 300), SKIP_FILA_BUILD=1 (use
-# target/release/fila as it is, e.g. while the main crate is mid-edit).
+# NODE_PORT (4101), TIME_LIMIT (seconds per run, 300), SKIP_FILA_BUILD=1 (use the binary as
+# it is, e.g. while the main crate is mid-edit), FILA_BIN (target/release/fila), PROFILE
+# (release or debug: how the load tool is built), RATE (broadcasts per second, 0 = the next as
+# soon as all have it), FOREIGN (sockets on a second account that must receive nothing, 50),
+# PERF=1 (count the server's instructions with perf stat), WRITE_BURST (status changes sent
+# from 8 threads before the sockets connect: check-ins per second), TARGETS ("fila node"),
+# CALLGRIND=FILE (run Fila under callgrind, instrumented over the broadcasts only, profile to
+# FILE).
 set -euo pipefail
 
 N_LIST="${N_LIST:-1000 5000}"
@@ -18,16 +24,28 @@ M="${M:-200}"
 FILA_PORT="${FILA_PORT:-4100}"
 NODE_PORT="${NODE_PORT:-4101}"
 TIME_LIMIT="${TIME_LIMIT:-300}"
+PROFILE="${PROFILE:-release}"
+RATE="${RATE:-0}"
+FOREIGN="${FOREIGN:-50}"
+WRITE_BURST="${WRITE_BURST:-0}"
+TARGETS="${TARGETS:-fila node}"
+EXTRA=()
+[[ "${PERF:-}" == 1 ]] && EXTRA+=(--perf)
+WRAP=()
+if [[ -n "${CALLGRIND:-}" ]]; then
+  EXTRA+=(--callgrind)
+  WRAP=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$CALLGRIND")
+fi
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$BENCH")"
-FILA="$ROOT/target/release/fila"
-FANOUT="$BENCH/target/release/fanout"
+FILA="${FILA_BIN:-$ROOT/target/release/fila}"
+FANOUT="$BENCH/target/$PROFILE/fanout"
 log() { echo "[run.sh] $*" >&2; }
 
 # Each client is one socket in this process and one in the server's.
 max_n=0
-for n in $N_LIST; do ((n > max_n)) && max_n=$n; done
+for n in $N_LIST; do ((n + FOREIGN > max_n)) && max_n=$((n + FOREIGN)); done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if (($(ulimit -n) < max_n + 256)); then
   log "open-file limit $(ulimit -n) is too low for N=$max_n"; exit 1
@@ -40,8 +58,10 @@ else
   log "building fila (cargo build --release in $ROOT)"
   (cd "$ROOT" && cargo build --release >&2)
 fi
-log "building the load tool (bench/target)"
-(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release >&2)
+log "building the load tool (bench/target/$PROFILE)"
+cargo_profile=()
+[[ "$PROFILE" == release ]] && cargo_profile=(--release)
+(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --quiet "${cargo_profile[@]}" >&2)
 if [[ ! -d "$BENCH/node-gateway/node_modules" ]]; then
   log "installing the Node gateway's packages (npm ci)"
   (cd "$BENCH/node-gateway" && npm ci --no-audit --no-fund >&2)
@@ -74,6 +94,7 @@ wait_http() { # url
 
 EMAIL=bench@example.com
 PASSWORD=bench-password-123
+OTHER_EMAIL=other@example.com
 SECRET="node-gateway-bench-secret-$RANDOM$RANDOM"
 ROWS=()
 
@@ -87,36 +108,50 @@ run_tool() { # label args...
   cat "$out" >>"$TMP/all.out"
 }
 
+payload=619
+common() { # N
+  echo --clients "$1" --broadcasts "$M" --rate "$RATE" --foreign-clients "$FOREIGN" "${EXTRA[@]}"
+}
 for N in $N_LIST; do
-  # Fila: a fresh database, an account, then the server.
-  db="sqlite://$TMP/fila-$N.db"
-  "$FILA" accounts create --name "Clínica Bench" --email "$EMAIL" --password "$PASSWORD" \
-    --database-url "$db" >&2
-  RUST_LOG=warn "$FILA" serve --listen "127.0.0.1:$FILA_PORT" --database-url "$db" \
-    --web-dir "$TMP/no-web" 2>"$TMP/fila-$N.log" >&2 &
-  SERVER_PID=$!
-  wait_http "http://127.0.0.1:$FILA_PORT/healthz"
-  run_tool "fila" --target fila --url "http://127.0.0.1:$FILA_PORT" --pid "$SERVER_PID" \
-    --clients "$N" --broadcasts "$M" --email "$EMAIL" --password "$PASSWORD"
-  stop_server
-  if grep -qi "missed a broadcast\|error" "$TMP/fila-$N.log"; then
-    log "fila logged warnings:"; cat "$TMP/fila-$N.log" >&2
+  if [[ " $TARGETS " == *" fila "* ]]; then
+    # Fila: a fresh database, two accounts (the second one's sockets must hear nothing), then
+    # the server.
+    db="sqlite://$TMP/fila-$N.db"
+    "$FILA" accounts create --name "Clínica Bench" --email "$EMAIL" --password "$PASSWORD" \
+      --database-url "$db" >&2
+    "$FILA" accounts create --name "Outra Clínica" --email "$OTHER_EMAIL" --password "$PASSWORD" \
+      --database-url "$db" >&2
+    RUST_LOG=warn "${WRAP[@]}" "$FILA" serve --listen "127.0.0.1:$FILA_PORT" --database-url "$db" \
+      --web-dir "$TMP/no-web" 2>"$TMP/fila-$N.log" >&2 &
+    SERVER_PID=$!
+    wait_http "http://127.0.0.1:$FILA_PORT/healthz"
+    # shellcheck disable=SC2046
+    run_tool "fila" --target fila --url "http://127.0.0.1:$FILA_PORT" --pid "$SERVER_PID" \
+      $(common "$N") --email "$EMAIL" --password "$PASSWORD" \
+      --foreign-email "$OTHER_EMAIL" --foreign-password "$PASSWORD" --write-burst "$WRITE_BURST"
+    stop_server
+    if grep -qi "missed a broadcast\|error" "$TMP/fila-$N.log"; then
+      log "fila logged warnings:"; cat "$TMP/fila-$N.log" >&2
+    fi
+    # The Node gateway gets a payload as large as Fila's appointment payload.
+    payload=$(grep -o '"payloadBytes":[0-9]*' "$TMP/fila.out" | cut -d: -f2)
   fi
-  # The Node gateway gets a payload as large as Fila's appointment payload.
-  payload=$(grep -o '"payloadBytes":[0-9]*' "$TMP/fila.out" | cut -d: -f2)
-  node "$BENCH/node-gateway/server.mjs" --port "$NODE_PORT" --secret "$SECRET" >&2 &
-  SERVER_PID=$!
-  wait_http "http://127.0.0.1:$NODE_PORT/stats"
-  run_tool "node" --target node --url "http://127.0.0.1:$NODE_PORT" --pid "$SERVER_PID" \
-    --clients "$N" --broadcasts "$M" --secret "$SECRET" --payload-bytes "$payload"
-  stop_server
+  if [[ " $TARGETS " == *" node "* ]]; then
+    node "$BENCH/node-gateway/server.mjs" --port "$NODE_PORT" --secret "$SECRET" >&2 &
+    SERVER_PID=$!
+    wait_http "http://127.0.0.1:$NODE_PORT/stats"
+    # shellcheck disable=SC2046
+    run_tool "node" --target node --url "http://127.0.0.1:$NODE_PORT" --pid "$SERVER_PID" \
+      $(common "$N") --secret "$SECRET" --payload-bytes "$payload"
+    stop_server
+  fi
 done
 
 echo
 echo "Fan-out, loopback, $(nproc) cores; latency from trigger to receipt, in ms (p50 / p99 / max)"
 echo
-echo "| target | N clients | M broadcasts | deliveries | last client p50 / p99 / max | all deliveries p50 / p99 / max | server RSS MiB before → connected | RSS bytes per connection |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| target | N clients | M broadcasts | deliveries | last client p50 / p99 / max | all deliveries p50 / p99 / max | server RSS MiB before → connected | RSS bytes per connection | CPU µs per delivery, server / load tool |"
+echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "Payload: $payload bytes (Fila's appointment JSON; the Node gateway sends one as large)."

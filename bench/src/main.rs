@@ -107,25 +107,97 @@ impl Trigger {
 /// broadcast.
 struct Prepared {
     token: String,
+    /// The token of the other account's sockets (`--foreign-clients`).
+    foreign_token: Option<String>,
     trigger: Arc<Trigger>,
     first_seq: i64,
+    writes: Option<stats::Writes>,
+}
+
+fn login(agent: &ureq::Agent, url: &str, email: &str, password: &str) -> Result<String, String> {
+    let login = http::send_json(
+        agent,
+        "POST",
+        &format!("{url}/api/auth/login"),
+        None,
+        &json!({ "email": email, "password": password }),
+    )?;
+    login["accessToken"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| "login answered without accessToken".to_string())
+}
+
+/// `total` status changes through REST from `appointments.len()` threads at once, each thread
+/// toggling its own appointment between check-in and agendado. Every change is one committed
+/// transaction that writes the appointment, its history and the event log.
+fn write_burst(
+    url: &str,
+    token: &str,
+    appointments: &[i64],
+    total: usize,
+) -> Result<stats::Writes, String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let latencies = std::thread::scope(|scope| {
+        let threads: Vec<_> = appointments
+            .iter()
+            .map(|&id| {
+                let next = &next;
+                scope.spawn(move || -> Result<Vec<Duration>, String> {
+                    let agent = http::agent();
+                    let mut mine = Vec::new();
+                    let mut checked_in = false;
+                    while next.fetch_add(1, Ordering::Relaxed) < total {
+                        let action = if checked_in { "agendado" } else { "check-in" };
+                        let body = json!({ "action": action }).to_string();
+                        let t0 = Instant::now();
+                        http::send(
+                            &agent,
+                            "PATCH",
+                            &format!("{url}/api/appointments/{id}/status"),
+                            Some(token),
+                            Some(&body),
+                        )?;
+                        mine.push(t0.elapsed());
+                        checked_in = !checked_in;
+                    }
+                    Ok(mine)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in threads {
+            all.extend(
+                t.join()
+                    .map_err(|_| "a writer thread panicked".to_string())??,
+            );
+        }
+        Ok::<_, String>(all)
+    })?;
+    Ok(stats::Writes::new(
+        appointments.len(),
+        started.elapsed(),
+        latencies,
+    ))
 }
 
 fn prepare(opts: &Opts) -> Result<Prepared, String> {
     let agent = http::agent();
     match opts.target {
         Target::Fila => {
-            let login = http::send_json(
-                &agent,
-                "POST",
-                &format!("{}/api/auth/login", opts.url),
-                None,
-                &json!({ "email": opts.email, "password": opts.password }),
-            )?;
-            let token = login["accessToken"]
-                .as_str()
-                .ok_or("login answered without accessToken")?
-                .to_string();
+            let token = login(&agent, &opts.url, &opts.email, &opts.password)?;
+            let foreign_token = if opts.foreign_clients > 0 {
+                Some(login(
+                    &agent,
+                    &opts.url,
+                    &opts.foreign_email,
+                    &opts.foreign_password,
+                )?)
+            } else {
+                None
+            };
             let api = |method: &str, path: &str, body: Value| {
                 http::send_json(
                     &agent,
@@ -158,7 +230,12 @@ fn prepare(opts: &Opts) -> Result<Prepared, String> {
             let patient_id = patient["id"].as_i64().ok_or("patient without id")?;
             let date = today_utc();
             let mut appointments = Vec::new();
-            for i in 0..opts.broadcasts.div_ceil(2) {
+            let writers = if opts.write_burst > 0 {
+                opts.write_concurrency
+            } else {
+                0
+            };
+            for i in 0..opts.broadcasts.div_ceil(2) + writers {
                 let minutes = 8 * 60 + (i % 32) * 15;
                 let (start, end) = (
                     format!("{:02}:{:02}", minutes / 60, minutes % 60),
@@ -173,10 +250,19 @@ fn prepare(opts: &Opts) -> Result<Prepared, String> {
                 )?;
                 appointments.push(created[0]["id"].as_i64().ok_or("appointment without id")?);
             }
+            // The write burst uses appointments of its own, after the broadcasts' ones.
+            let writes = if writers > 0 {
+                let mine = appointments.split_off(opts.broadcasts.div_ceil(2));
+                Some(write_burst(&opts.url, &token, &mine, opts.write_burst)?)
+            } else {
+                None
+            };
             // The account's last `seq` so far: the first broadcast is the next one.
             let last = http::last_seq(&agent, &opts.url, &token)?;
             Ok(Prepared {
                 token: token.clone(),
+                foreign_token,
+                writes,
                 trigger: Arc::new(Trigger::Fila {
                     agent,
                     url: opts.url.clone(),
@@ -190,6 +276,10 @@ fn prepare(opts: &Opts) -> Result<Prepared, String> {
             let token = http::mint_jwt(&opts.secret, opts.account_id, 3600);
             Ok(Prepared {
                 token,
+                // Another account of the same gateway.
+                foreign_token: (opts.foreign_clients > 0)
+                    .then(|| http::mint_jwt(&opts.secret, opts.account_id + 1, 3600)),
+                writes: None,
                 trigger: Arc::new(Trigger::Node {
                     agent,
                     url: opts.url.clone(),
@@ -273,16 +363,29 @@ async fn run(opts: Opts) -> Result<Summary, String> {
             tx.clone(),
         )));
     }
+    // The other account's sockets: ids n.. ; any event reaching them is a leak.
+    if let Some(foreign) = &prepared.foreign_token {
+        for id in opts.clients..opts.clients + opts.foreign_clients {
+            tasks.push(tokio::spawn(client::run(
+                id as u32,
+                ws_url.clone(),
+                foreign.clone(),
+                gate.clone(),
+                hello_tx.clone(),
+                tx.clone(),
+            )));
+        }
+    }
     drop(hello_tx);
     drop(tx);
+    let total_clients = opts.clients + opts.foreign_clients;
     let mut connected = 0;
     let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while connected < opts.clients {
+    while connected < total_clients {
         match tokio::time::timeout_at(connect_deadline, hello_rx.recv()).await {
             Err(_) => {
                 return Err(format!(
-                    "only {connected} of {} clients connected within 120 s",
-                    opts.clients
+                    "only {connected} of {total_clients} clients connected within 120 s"
                 ));
             }
             Ok(None) => return Err("client tasks ended before connecting".into()),
@@ -307,8 +410,21 @@ async fn run(opts: Opts) -> Result<Summary, String> {
     let mut http_rtt = Vec::with_capacity(opts.broadcasts);
     let mut deliveries = 0usize;
     let mut payload_bytes = 0usize;
+    let probe = if opts.callgrind {
+        Some(stats::Probe::callgrind(opts.pid)?)
+    } else if opts.perf {
+        Some(stats::Probe::perf(opts.pid)?)
+    } else {
+        None
+    };
+    let cpu_started = (stats::cpu_ticks(opts.pid)?, stats::cpu_ticks_self()?);
     let broadcasts_started = Instant::now();
     for k in 0..opts.broadcasts {
+        // A steady rate: broadcast k starts no sooner than k / rate after the first.
+        if opts.rate > 0.0 {
+            let due = broadcasts_started + Duration::from_secs_f64(k as f64 / opts.rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
         let seq = prepared.first_seq + k as i64;
         let trigger = prepared.trigger.clone();
         let fired = tokio::task::spawn_blocking(move || trigger.fire(k, seq));
@@ -335,6 +451,9 @@ async fn run(opts: Opts) -> Result<Summary, String> {
                 d = rx.recv() => {
                     let Some(d) = d else { return Err("all clients went away".into()) };
                     let c = d.client as usize;
+                    if c >= n && d.closed.is_none() {
+                        return Err(format!("FOREIGN: client {c} of the other account got seq {} (broadcast {k} of this account)", d.seq));
+                    }
                     if let Some(why) = d.closed {
                         return Err(format!("client {c} lost its connection before broadcast {k} was complete: {why}"));
                     }
@@ -365,6 +484,11 @@ async fn run(opts: Opts) -> Result<Summary, String> {
         last_client.push(slowest);
     }
     let broadcast_time = broadcasts_started.elapsed();
+    let cpu_ended = (stats::cpu_ticks(opts.pid)?, stats::cpu_ticks_self()?);
+    let context_switches = match probe {
+        Some(p) => Some(p.stop()?).filter(|_| opts.perf),
+        None => None,
+    };
 
     // Anything still arriving now is a duplicate or an event nobody triggered.
     let grace = tokio::time::sleep(Duration::from_millis(500));
@@ -375,6 +499,7 @@ async fn run(opts: Opts) -> Result<Summary, String> {
             Some(d) if d.closed.is_some() => {
                 return Err(format!("client {} lost its connection: {}", d.client, d.closed.unwrap_or_default()));
             }
+            Some(d) if d.client as usize >= n => return Err(format!("FOREIGN: client {} of the other account got seq {}", d.client, d.seq)),
             Some(d) => return Err(format!("DUPLICATE or UNEXPECTED: client {} got seq {} after the last broadcast", d.client, d.seq)),
             None => return Err("all clients went away".into()),
         }
@@ -403,6 +528,14 @@ async fn run(opts: Opts) -> Result<Summary, String> {
         connect_time,
         broadcast_time,
         started.elapsed(),
+        stats::Extra {
+            foreign_clients: opts.foreign_clients,
+            rate: opts.rate,
+            server_cpu: stats::ticks_to_duration(cpu_ended.0 - cpu_started.0),
+            client_cpu: stats::ticks_to_duration(cpu_ended.1 - cpu_started.1),
+            context_switches,
+            writes: prepared.writes,
+        },
     ))
 }
 

@@ -6,8 +6,17 @@ pub const USAGE: &str = "\
 usage: fanout --target fila|node --url http://127.0.0.1:PORT --pid PID
               [--clients N] [--broadcasts M] [--label NAME]
               [--time-limit SECS] [--broadcast-timeout SECS] [--connect-concurrency K]
-  fila: --email E --password P
-  node: --secret S [--account-id A] [--payload-bytes B]";
+              [--rate R] [--foreign-clients F] [--perf | --callgrind]
+  fila: --email E --password P [--foreign-email E2 --foreign-password P2]
+        [--write-burst W --write-concurrency C]
+  node: --secret S [--account-id A] [--payload-bytes B]
+  --rate R             at most R broadcasts per second (0: the next as soon as all have it)
+  --foreign-clients F  F more sockets on another account; any event reaching them fails the run
+  --perf               count the server's context switches over the broadcasts (perf stat)
+  --callgrind          the server runs under valgrind --tool=callgrind --instr-atstart=no:
+                       switch its instrumentation on for the broadcasts only
+  --write-burst W      before the sockets connect, W status changes through REST from C
+                       threads at once (default 8): check-ins per second, each committed";
 
 #[derive(Debug, Clone)]
 pub struct Opts {
@@ -25,6 +34,14 @@ pub struct Opts {
     pub secret: String,
     pub account_id: i64,
     pub payload_bytes: usize,
+    pub rate: f64,
+    pub foreign_clients: usize,
+    pub foreign_email: String,
+    pub foreign_password: String,
+    pub perf: bool,
+    pub callgrind: bool,
+    pub write_burst: usize,
+    pub write_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,7 +107,37 @@ pub fn parse_args() -> Result<Opts, String> {
         secret: get("secret").unwrap_or_default(),
         account_id: num(get("account-id"), "account-id", 1)? as i64,
         payload_bytes: num(get("payload-bytes"), "payload-bytes", 0)? as usize,
+        rate: match get("rate") {
+            None => 0.0,
+            Some(s) => s
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r >= 0.0)
+                .ok_or(format!("--rate: not a rate: {s}"))?,
+        },
+        foreign_clients: num(get("foreign-clients"), "foreign-clients", 0)? as usize,
+        foreign_email: get("foreign-email").unwrap_or_default(),
+        foreign_password: get("foreign-password").unwrap_or_default(),
+        perf: args.iter().any(|a| a == "--perf"),
+        callgrind: args.iter().any(|a| a == "--callgrind"),
+        write_burst: num(get("write-burst"), "write-burst", 0)? as usize,
+        write_concurrency: num(get("write-concurrency"), "write-concurrency", 8)?.clamp(1, 64)
+            as usize,
     };
+    if opts.clients + opts.foreign_clients > 20_000 {
+        return Err("--clients plus --foreign-clients must be at most 20000".into());
+    }
+    if opts.target == Target::Fila
+        && opts.foreign_clients > 0
+        && (opts.foreign_email.is_empty() || opts.foreign_password.is_empty())
+    {
+        return Err(
+            "--foreign-clients on fila needs --foreign-email and --foreign-password".into(),
+        );
+    }
+    if opts.target == Target::Node && opts.write_burst > 0 {
+        return Err("--write-burst is for --target fila".into());
+    }
     if opts.clients == 0 || opts.clients > 20_000 {
         return Err("--clients must be 1..=20000".into());
     }

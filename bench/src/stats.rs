@@ -14,6 +14,145 @@ pub fn rss_bytes(pid: u32) -> Result<u64, String> {
         .ok_or_else(|| format!("no VmRSS in {path}"))
 }
 
+/// User plus system CPU time of a process so far, in clock ticks (`/proc/<pid>/stat`).
+pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
+    stat_ticks(&format!("/proc/{pid}/stat"))
+}
+
+/// The same for this process (the load tool: its clients and triggers).
+pub fn cpu_ticks_self() -> Result<u64, String> {
+    stat_ticks("/proc/self/stat")
+}
+
+fn stat_ticks(path: &str) -> Result<u64, String> {
+    let stat = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    // The command name may hold spaces: fields count from the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+    match (field(11), field(12)) {
+        (Some(u), Some(s)) => Ok(u + s),
+        _ => Err(format!("no utime/stime in {path}")),
+    }
+}
+
+/// Linux reports CPU times in USER_HZ, 100 per second.
+pub fn ticks_to_duration(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
+}
+
+/// Counts on the server over the broadcasts: `perf stat -e context-switches -p PID` (software
+/// counters: this VM exposes no hardware ones), or, when the server runs under
+/// `valgrind --tool=callgrind --instr-atstart=no`, callgrind's instrumentation switched on.
+pub enum Probe {
+    Perf {
+        child: std::process::Child,
+        out: std::path::PathBuf,
+    },
+    Callgrind {
+        pid: u32,
+    },
+}
+
+impl Probe {
+    pub fn perf(pid: u32) -> Result<Probe, String> {
+        let out = std::env::temp_dir().join(format!("fanout-perf-{}.csv", std::process::id()));
+        let child = std::process::Command::new("perf")
+            .args(["stat", "-x", ",", "-e", "context-switches", "-o"])
+            .arg(&out)
+            .args(["-p", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting perf: {e}"))?;
+        // perf needs a moment to attach.
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(Probe::Perf { child, out })
+    }
+
+    pub fn callgrind(pid: u32) -> Result<Probe, String> {
+        callgrind_control(pid, "on")?;
+        Ok(Probe::Callgrind { pid })
+    }
+
+    /// Stops counting; the server's context switches (perf), or 0 (callgrind writes its own
+    /// profile when the server exits).
+    pub fn stop(self) -> Result<u64, String> {
+        match self {
+            Probe::Perf { mut child, out } => {
+                let _ = std::process::Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status();
+                let _ = child.wait();
+                let text =
+                    std::fs::read_to_string(&out).map_err(|e| format!("perf output: {e}"))?;
+                let _ = std::fs::remove_file(&out);
+                Ok(text
+                    .lines()
+                    .find(|l| l.contains("context-switches"))
+                    .and_then(|l| l.split(',').next())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(0))
+            }
+            Probe::Callgrind { pid } => {
+                callgrind_control(pid, "off")?;
+                Ok(0)
+            }
+        }
+    }
+}
+
+fn callgrind_control(pid: u32, on_off: &str) -> Result<(), String> {
+    let status = std::process::Command::new("callgrind_control")
+        .args(["-i", on_off, &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("callgrind_control: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("callgrind_control -i {on_off} {pid} failed"))
+    }
+}
+
+/// The write burst's outcome (`--write-burst`).
+pub struct Writes {
+    pub threads: usize,
+    pub count: usize,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+impl Writes {
+    pub fn new(threads: usize, elapsed: Duration, mut latencies: Vec<Duration>) -> Writes {
+        latencies.sort_unstable();
+        Writes {
+            threads,
+            count: latencies.len(),
+            elapsed,
+            p50: pct(&latencies, 50.0),
+            p99: pct(&latencies, 99.0),
+        }
+    }
+
+    fn per_second(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Figures beyond the latency table.
+pub struct Extra {
+    pub foreign_clients: usize,
+    pub rate: f64,
+    /// The server's and this tool's CPU time over the broadcasts.
+    pub server_cpu: Duration,
+    pub client_cpu: Duration,
+    /// The server's context switches over the broadcasts (`--perf`).
+    pub context_switches: Option<u64>,
+    pub writes: Option<Writes>,
+}
+
 /// Nearest-rank percentile of sorted values.
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -47,6 +186,7 @@ pub struct Summary {
     connect_time: Duration,
     broadcast_time: Duration,
     total_time: Duration,
+    extra: Extra,
 }
 
 impl Summary {
@@ -67,6 +207,7 @@ impl Summary {
         connect_time: Duration,
         broadcast_time: Duration,
         total_time: Duration,
+        extra: Extra,
     ) -> Summary {
         last_client.sort_unstable();
         all.sort_unstable();
@@ -88,11 +229,18 @@ impl Summary {
             connect_time,
             broadcast_time,
             total_time,
+            extra,
         }
     }
 
+    fn per_delivery(&self, d: Duration) -> f64 {
+        d.as_secs_f64() * 1e6 / self.deliveries.max(1) as f64
+    }
+
+    /// Over every connected socket, the other account's included.
     fn per_connection(&self) -> i64 {
-        (self.rss_connected as i64 - self.rss_before as i64) / self.clients as i64
+        (self.rss_connected as i64 - self.rss_before as i64)
+            / (self.clients + self.extra.foreign_clients) as i64
     }
 
     pub fn print(&self) {
@@ -136,6 +284,45 @@ impl Summary {
             s.broadcast_time.as_secs_f64(),
             s.total_time.as_secs_f64()
         );
+        let x = &s.extra;
+        eprintln!(
+            "[{}] {} sockets of another account received nothing; rate {}",
+            s.label,
+            x.foreign_clients,
+            if x.rate > 0.0 {
+                format!("{} broadcasts/s", x.rate)
+            } else {
+                "as fast as delivered".into()
+            }
+        );
+        eprintln!(
+            "[{}] CPU over the broadcasts: server {:.2} s = {:.2} µs per delivery; load tool {:.2} s = {:.2} µs per delivery",
+            s.label,
+            x.server_cpu.as_secs_f64(),
+            s.per_delivery(x.server_cpu),
+            x.client_cpu.as_secs_f64(),
+            s.per_delivery(x.client_cpu)
+        );
+        if let Some(cs) = x.context_switches {
+            eprintln!(
+                "[{}] server context switches over the broadcasts: {} = {:.1} per broadcast",
+                s.label,
+                cs,
+                cs as f64 / s.broadcasts.max(1) as f64
+            );
+        }
+        if let Some(w) = &x.writes {
+            eprintln!(
+                "[{}] write burst: {} status changes from {} threads in {:.2} s = {:.0} per second; PATCH p50 {:.2} ms p99 {:.2} ms",
+                s.label,
+                w.count,
+                w.threads,
+                w.elapsed.as_secs_f64(),
+                w.per_second(),
+                ms(w.p50),
+                ms(w.p99)
+            );
+        }
         // One machine-readable line and one Markdown table row on stdout.
         println!(
             "JSON {}",
@@ -149,10 +336,16 @@ impl Summary {
                 "bytesPerConnection": s.per_connection(),
                 "connectSeconds": s.connect_time.as_secs_f64(),
                 "broadcastSeconds": s.broadcast_time.as_secs_f64(),
+                "foreignClients": x.foreign_clients,
+                "rate": x.rate,
+                "serverCpuUsPerDelivery": s.per_delivery(x.server_cpu),
+                "clientCpuUsPerDelivery": s.per_delivery(x.client_cpu),
+                "serverContextSwitches": x.context_switches,
+                "writesPerSecond": x.writes.as_ref().map(Writes::per_second),
             })
         );
         println!(
-            "ROW | {} | {} | {} | {}/{} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} / {:.2} | {:.1} → {:.1} | {} |",
+            "ROW | {} | {} | {} | {}/{} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} / {:.2} | {:.1} → {:.1} | {} | {:.1} / {:.1} |",
             s.label,
             s.clients,
             s.broadcasts,
@@ -166,7 +359,9 @@ impl Summary {
             ms(s.all[2]),
             mib(s.rss_before),
             mib(s.rss_connected),
-            s.per_connection()
+            s.per_connection(),
+            s.per_delivery(x.server_cpu),
+            s.per_delivery(x.client_cpu)
         );
     }
 }
