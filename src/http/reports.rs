@@ -216,7 +216,7 @@ pub async fn waits(
     let mut conn = state.store.pool().acquire().await?;
     let zone = clinic_zone(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, today_in(zone))?;
-    let groups = reports::durations(&mut conn, &scope, GroupBy::Day).await?;
+    let groups = reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Day).await?;
     let mut rows: Vec<WaitRow> = Vec::new();
     for group in groups {
         let day = group.key.clone().unwrap_or_default();
@@ -353,7 +353,8 @@ pub async fn doctors(
     let zone = clinic_zone(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, today_in(zone))?;
     let outcomes = reports::outcomes(&mut conn, &scope, GroupBy::Doctor).await?;
-    let durations = reports::durations(&mut conn, &scope, GroupBy::Doctor).await?;
+    let durations =
+        reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Doctor).await?;
     let median = |key: &Option<String>, measure: Measure| {
         durations
             .iter()
