@@ -448,6 +448,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn frame_lengths_of_every_size_class() {
+        let (server, client) = tokio::io::duplex(16 * 1024);
+        let mut client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let w = writer(16);
+        w.attach(Box::pin(server), Packet::Noop);
+        // 7-bit, 16-bit and 64-bit payload lengths.
+        for len in [10, 125, 126, 65_535, 70_000] {
+            let text = "y".repeat(len - 1);
+            w.write([Packet::Message(Str::from(text.clone()))], false)
+                .unwrap();
+            assert_eq!(next_text(&mut client).await, format!("4{text}"));
+        }
+    }
+
+    #[tokio::test]
     async fn a_peer_that_does_not_read_fills_the_socket_then_gets_everything_in_order() {
         // A 1 KiB pipe: most frames wait in the writer's buffer.
         let (server, client) = tokio::io::duplex(1024);
