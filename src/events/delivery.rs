@@ -46,6 +46,10 @@ const RETRY: Duration = Duration::from_millis(500);
 pub const STALL_LIMIT: Duration = Duration::from_secs(5);
 /// Rows read per round trip to the database.
 const BATCH: i64 = 256;
+/// At most this many rows read together are written to each socket in one write. Every
+/// socket holds them until then, so this bounds the extra memory of a burst (8 events of
+/// about 650 bytes: about 5 KB per socket, for a moment).
+const WRITE_TOGETHER: usize = 8;
 /// How often old rows (events past retention, old control rows and sessions) are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How far back control rows are read again on every look (covers transactions that commit
@@ -279,9 +283,22 @@ impl Delivery {
             while let Some(&after) = self.cursors.get(&account_id) {
                 let rows = store::events::since(conn, account_id, after, BATCH).await?;
                 let full = rows.len() as i64 == BATCH;
-                for row in &rows {
-                    self.emit(row).await;
-                    self.cursors.insert(account_id, row.seq);
+                for rows in rows.chunks(WRITE_TOGETHER) {
+                    if let [row] = rows {
+                        self.emit(row).await;
+                    } else {
+                        // Rows that came together (a burst of changes) reach each socket in
+                        // one write: a few events to N sockets cost N writes, not a few × N.
+                        engineioxide::batch(async {
+                            for row in rows {
+                                self.emit(row).await;
+                            }
+                        })
+                        .await;
+                    }
+                    if let Some(last) = rows.last() {
+                        self.cursors.insert(account_id, last.seq);
+                    }
                 }
                 if !full {
                     break;

@@ -42,6 +42,30 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+tokio::task_local! {
+    /// The writers holding frames for the end of the current [`batch`].
+    static BATCH: RefCell<Corked>;
+}
+
+/// Runs `f`, holding back the frames it writes to websocket sessions until it ends; each
+/// session then gets everything in one write. For a burst of broadcasts: N events to M
+/// sockets become M writes instead of N × M. The frames are written when `f` ends, is
+/// cancelled or panics; keep `f` short (a few events), as nothing is sent while it runs.
+pub async fn batch<F: std::future::Future>(f: F) -> F::Output {
+    BATCH.scope(RefCell::new(Corked(Vec::new())), f).await
+}
+
+/// The writers of a [`batch`]; dropping it writes what they hold.
+struct Corked(Vec<std::sync::Arc<DirectWriter>>);
+
+impl Drop for Corked {
+    fn drop(&mut self) {
+        for writer in self.0.drain(..) {
+            writer.uncork();
+        }
+    }
+}
+
 /// Why a packet could not be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WriteError {
@@ -72,6 +96,8 @@ struct State {
     closed: bool,
     /// Shut the connection down once `pending` is written.
     shutdown_when_flushed: bool,
+    /// A [`batch`] holds the frames back: they are written when it ends.
+    corked: bool,
     /// Where flush tasks run; set when the connection is attached.
     runtime: Option<tokio::runtime::Handle>,
 }
@@ -88,6 +114,7 @@ impl DirectWriter {
                 flushing: false,
                 closed: false,
                 shutdown_when_flushed: false,
+                corked: false,
                 runtime: None,
             }),
         }
@@ -176,6 +203,13 @@ impl DirectWriter {
         if !reserved && state.pending_frames >= state.max_frames {
             return Err(WriteError::Full);
         }
+        if !state.corked && state.sink.is_some() {
+            let joined = BATCH
+                .try_with(|corked| corked.borrow_mut().0.push(self.clone()))
+                .is_ok();
+            state.corked = joined;
+        }
+        let hold = state.corked;
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             scratch.clear();
@@ -184,7 +218,7 @@ impl DirectWriter {
                 return;
             }
             let mut written = 0;
-            if state.pending.is_empty() && !state.flushing {
+            if state.pending.is_empty() && !state.flushing && !hold {
                 written = state.write_now(&scratch);
             }
             if written < scratch.len() && !state.closed {
@@ -195,10 +229,19 @@ impl DirectWriter {
                 *scratch = Vec::new();
             }
         });
-        if !state.pending.is_empty() && !state.flushing {
+        if !state.pending.is_empty() && !state.flushing && !hold {
             self.flush_now(&mut state);
         }
         Ok(())
+    }
+
+    /// The end of a [`batch`]: writes what it held.
+    fn uncork(self: &std::sync::Arc<Self>) {
+        let mut state = self.lock();
+        state.corked = false;
+        if !state.flushing {
+            self.flush_now(&mut state);
+        }
     }
 
     /// Stops accepting packets, sends a websocket close frame after what is pending and shuts
@@ -213,6 +256,7 @@ impl DirectWriter {
         state.pending.extend_from_slice(&frame);
         state.closed = true;
         state.shutdown_when_flushed = true;
+        state.corked = false;
         if !state.flushing {
             self.flush_now(&mut state);
         }
@@ -445,6 +489,45 @@ mod tests {
         assert_eq!(next_text(&mut client).await, "4hello");
         assert_eq!(next_text(&mut client).await, "4a");
         assert_eq!(next_text(&mut client).await, "4b");
+    }
+
+    #[tokio::test]
+    async fn a_batch_writes_its_frames_together_when_it_ends() {
+        let (server, mut client) = tokio::io::duplex(64 * 1024);
+        let w = writer(16);
+        w.attach(Box::pin(server), Packet::Noop);
+        let w2 = w.clone();
+        batch(async move {
+            w2.write([Packet::Message(Str::from("a"))], false).unwrap();
+            w2.write([Packet::Message(Str::from("b"))], false).unwrap();
+            assert!(w2.is_backed_up(), "held until the batch ends");
+        })
+        .await;
+        assert!(!w.is_backed_up(), "written when the batch ended");
+        let mut bytes = [0u8; 8];
+        tokio::time::timeout(TIMEOUT, client.read_exact(&mut bytes))
+            .await
+            .expect("both frames should arrive")
+            .unwrap();
+        assert_eq!(&bytes, b"\x81\x024a\x81\x024b");
+
+        // A cancelled batch writes what it held too.
+        let w3 = w.clone();
+        let cancelled = batch(async move {
+            w3.write([Packet::Message(Str::from("c"))], false).unwrap();
+            std::future::pending::<()>().await;
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), cancelled)
+                .await
+                .is_err()
+        );
+        let mut bytes = [0u8; 4];
+        tokio::time::timeout(TIMEOUT, client.read_exact(&mut bytes))
+            .await
+            .expect("the held frame should arrive")
+            .unwrap();
+        assert_eq!(&bytes, b"\x81\x024c");
     }
 
     #[tokio::test]

@@ -4,8 +4,8 @@ use engineioxide_core::{OpenPacket, Sid, TransportType};
 
 use crate::config::EngineIoConfig;
 
-pub mod polling;
 pub(crate) mod direct;
+pub mod polling;
 pub mod ws;
 
 fn make_open_packet(transport: TransportType, id: Sid, config: &EngineIoConfig) -> OpenPacket {
