@@ -113,8 +113,8 @@ pub struct SafetyArgs {
     pub max_session_hours: u64,
 
     /// Most HTTP connections at once, websockets included (a few more are kept for
-    /// `/healthz`, `/readyz` and `/metrics`).
-    #[arg(long, env = "FILA_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    /// `/healthz`, `/readyz` and `/metrics`): 10 000 screens and the REST clients beside them.
+    #[arg(long, env = "FILA_MAX_CONNECTIONS", default_value_t = 12_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
     /// Seconds a connection may take to send a request's headers (also how long an idle
@@ -148,7 +148,7 @@ impl Default for SafetyArgs {
         SafetyArgs {
             jwt_secret_file: None,
             max_session_hours: 24,
-            max_connections: 10_000,
+            max_connections: 12_000,
             header_timeout: 10,
             request_timeout: 30,
             shutdown_timeout: 10,

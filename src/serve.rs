@@ -60,7 +60,7 @@ pub struct ServeLimits {
 impl Default for ServeLimits {
     fn default() -> Self {
         ServeLimits {
-            max_connections: 10_000,
+            max_connections: 12_000,
             reserve_connections: 32,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),

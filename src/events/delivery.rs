@@ -23,14 +23,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use socketioxide::BroadcastError;
 use sqlx::postgres::PgListener;
 use tokio::time::Instant;
 
 use crate::domain::time::{format_ms, now_ms};
 use crate::metrics::Metrics;
+use crate::realtime::fanout::Emitted;
 use crate::realtime::public::StatusFeed;
-use crate::realtime::{Io, SocketAuth, room};
+use crate::realtime::{Io, SocketAuth};
 use crate::store::events::{CHANNEL, CONTROL_PAYLOAD, ControlRow, EventRow};
 use crate::store::{self, Backend, Store};
 
@@ -283,19 +283,10 @@ impl Delivery {
             while let Some(&after) = self.cursors.get(&account_id) {
                 let rows = store::events::since(conn, account_id, after, BATCH).await?;
                 let full = rows.len() as i64 == BATCH;
+                // Rows that came together (a burst of changes) reach each socket in one
+                // write: a few events to N sockets cost N writes, not a few × N.
                 for rows in rows.chunks(WRITE_TOGETHER) {
-                    if let [row] = rows {
-                        self.emit(row).await;
-                    } else {
-                        // Rows that came together (a burst of changes) reach each socket in
-                        // one write: a few events to N sockets cost N writes, not a few × N.
-                        engineioxide::batch(async {
-                            for row in rows {
-                                self.emit(row).await;
-                            }
-                        })
-                        .await;
-                    }
+                    self.emit(account_id, rows).await;
                     if let Some(last) = rows.last() {
                         self.cursors.insert(account_id, last.seq);
                     }
@@ -336,51 +327,61 @@ impl Delivery {
         }
     }
 
-    /// Emits one row to this node's sockets of its account: encoded once, whatever their
-    /// number.
-    async fn emit(&self, row: &EventRow) {
-        let Some(event) = ALLOWED.iter().find(|name| **name == row.event) else {
-            tracing::error!(event = %row.event, seq = row.seq, "event name not allowlisted; skipped");
+    /// Emits rows of one account, in order, to this node's sockets of it: each encoded once,
+    /// whatever their number.
+    async fn emit(&self, account_id: i64, rows: &[EventRow]) {
+        let mut sent = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(event) = ALLOWED.iter().copied().find(|name| *name == row.event) else {
+                tracing::error!(event = %row.event, seq = row.seq, "event name not allowlisted; skipped");
+                continue;
+            };
+            // The stored JSON goes out as it is: no parse into a tree and back.
+            let data = match RawValue::from_string(row.data.clone()) {
+                Ok(data) => data,
+                Err(error) => {
+                    tracing::error!(error = %error, event, seq = row.seq, "stored event is not JSON; skipped");
+                    continue;
+                }
+            };
+            let meta = Meta {
+                seq: row.seq,
+                at: format_ms(row.at),
+            };
+            sent.push(row);
+            events.push((event, (data, meta)));
+        }
+        if events.is_empty() {
             return;
-        };
-        // The stored JSON goes out as it is: no parse into a tree and back.
-        let data: &RawValue = match serde_json::from_str(&row.data) {
-            Ok(data) => data,
-            Err(error) => {
-                tracing::error!(error = %error, event, seq = row.seq, "stored event is not JSON; skipped");
-                return;
-            }
-        };
-        let meta = Meta {
-            seq: row.seq,
-            at: format_ms(row.at),
-        };
-        match self
-            .io
-            .emit(room(row.account_id), event, &(data, meta))
-            .await
-        {
-            Ok(()) => {}
-            // Slow or closing sockets whose buffer is full miss this packet; they see the `seq`
-            // gap and fill it from `/api/events`. Everyone else got it: do not send it again.
-            Err(BroadcastError::Socket(failed)) => {
-                tracing::warn!(
-                    sockets = failed.len(),
-                    event,
-                    seq = row.seq,
-                    "some sockets missed a broadcast"
-                );
-            }
-            Err(error) => {
-                tracing::error!(error = %error, event, seq = row.seq, "event could not be emitted; skipped");
-                return;
-            }
         }
-        self.metrics.event_emitted(event);
-        if let Some(feed) = &self.status_feed {
-            feed.after_broadcast(row.account_id, event, &row.data);
+        let results = self.io.emit_in_order(account_id, Arc::new(events)).await;
+        for (row, result) in sent.into_iter().zip(results) {
+            let event = row.event.as_str();
+            match result {
+                Emitted::Sent { missed: 0 } => {}
+                // Slow or closing sockets whose buffer is full miss this packet; they see the
+                // `seq` gap and fill it from `/api/events`. Everyone else got it: do not send
+                // it again.
+                Emitted::Sent { missed } => {
+                    tracing::warn!(
+                        sockets = missed,
+                        event,
+                        seq = row.seq,
+                        "some sockets missed a broadcast"
+                    );
+                }
+                Emitted::Failed(error) => {
+                    tracing::error!(error = %error, event, seq = row.seq, "event could not be emitted; skipped");
+                    continue;
+                }
+            }
+            self.metrics.event_emitted(event);
+            if let Some(feed) = &self.status_feed {
+                feed.after_broadcast(row.account_id, event, &row.data);
+            }
+            tracing::debug!(account_id = row.account_id, seq = row.seq, event, "emitted");
         }
-        tracing::debug!(account_id = row.account_id, seq = row.seq, event, "emitted");
     }
 
     /// Removes events past retention, old control rows and sessions that can no longer be

@@ -6,6 +6,7 @@
 //! accounts have sockets here ([`Presence`]); every node reads the log for those accounts
 //! itself, so nothing travels between nodes but the database.
 
+pub mod fanout;
 pub mod public;
 
 use std::collections::HashMap;
@@ -91,6 +92,8 @@ pub struct Presence {
     /// last looked: where a new cursor starts.
     starts: Mutex<HashMap<i64, i64>>,
     arrived: Notify,
+    /// How a large account's fan-out is spread over the worker threads.
+    parts: fanout::Parts,
 }
 
 impl Presence {
@@ -126,6 +129,14 @@ impl Presence {
                 counts.remove(&account_id);
             }
         }
+    }
+
+    /// How many sockets of the account are on this node.
+    pub fn count(&self, account_id: i64) -> usize {
+        self.counts
+            .lock()
+            .map(|counts| counts.get(&account_id).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// The accounts with at least one socket on this node.
@@ -198,6 +209,17 @@ impl Io {
         data: &T,
     ) -> Result<(), BroadcastError> {
         self.io.to(room).emit(event, data).await
+    }
+
+    /// Sends events, in order, to this node's sockets of an account, spread over the worker
+    /// threads when the account has many sockets here (see [`fanout`]).
+    pub async fn emit_in_order<T: Serialize + Send + Sync + 'static>(
+        &self,
+        account_id: i64,
+        events: Arc<Vec<(&'static str, T)>>,
+    ) -> Vec<fanout::Emitted> {
+        let here = self.presence.count(account_id);
+        fanout::emit_in_order(&self.io, &self.presence.parts, here, account_id, events).await
     }
 
     /// The accounts with sockets on this node.
@@ -415,7 +437,7 @@ async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<Gateway
     // Join first, then count: a new account's cursor starts at the `seq` read during the
     // handshake, before the join, so every event committed after it reaches this socket (what
     // came before, the client reads from `/api/events` on connect).
-    socket.join(room(account_id));
+    socket.join(state.presence.parts.rooms_for_new_socket(account_id));
     state.presence.arrive(account_id, auth.seq_at_handshake);
     state.metrics.socket_connected();
     tracing::debug!(account_id, sid = %socket.id, "socket connected");
