@@ -13,10 +13,12 @@
 //! - `node`: mints an HS256 token with the gateway's secret and triggers each broadcast with
 //!   `POST /broadcast`, carrying an appointment payload of the given size.
 
+mod burst;
 mod client;
 mod http;
 mod opts;
 mod stats;
+mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,10 +29,10 @@ use tokio::sync::{Semaphore, mpsc};
 
 use client::{Delivery, Hello};
 use opts::{Opts, Target, USAGE, parse_args};
-use stats::{Summary, rss_bytes};
+use stats::Summary;
 
 /// How one broadcast is triggered.
-enum Trigger {
+pub enum Trigger {
     /// `PATCH /api/appointments/{id}/status` on Fila.
     Fila {
         agent: ureq::Agent,
@@ -48,9 +50,10 @@ enum Trigger {
 }
 
 impl Trigger {
-    /// Fires broadcast `k` (expected `seq`), returning the instant just before the request
-    /// left and the request's round trip.
-    fn fire(&self, k: usize, seq: i64) -> Result<(Instant, Duration), String> {
+    /// Fires broadcast `k`, returning the instant just before the request left and the
+    /// request's round trip. The Node gateway is told the `seq` when there is one, and numbers
+    /// the broadcasts itself in the order they reach it when there is none (a burst).
+    pub fn fire(&self, k: usize, seq: Option<i64>) -> Result<(Instant, Duration), String> {
         match self {
             Trigger::Fila {
                 agent,
@@ -86,9 +89,11 @@ impl Trigger {
                 } else {
                     "appointments.updated"
                 };
-                let body =
-                    json!({ "accountId": account_id, "event": event, "data": data, "seq": seq })
-                        .to_string();
+                let mut body = json!({ "accountId": account_id, "event": event, "data": data });
+                if let Some(seq) = seq {
+                    body["seq"] = json!(seq);
+                }
+                let body = body.to_string();
                 let t0 = Instant::now();
                 http::send(
                     agent,
@@ -105,12 +110,12 @@ impl Trigger {
 
 /// What the setup hands to the run: the socket token, the trigger, the `seq` of the first
 /// broadcast.
-struct Prepared {
+pub struct Prepared {
     token: String,
     /// The token of the other account's sockets (`--foreign-clients`).
     foreign_token: Option<String>,
-    trigger: Arc<Trigger>,
-    first_seq: i64,
+    pub trigger: Arc<Trigger>,
+    pub first_seq: i64,
     writes: Option<stats::Writes>,
 }
 
@@ -328,64 +333,116 @@ fn today_utc() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-async fn run(opts: Opts) -> Result<Summary, String> {
-    let started = Instant::now();
-    eprintln!(
-        "[{}] preparing {} (N={} clients, M={} broadcasts)",
-        opts.label, opts.url, opts.clients, opts.broadcasts
-    );
-    let o = opts.clone();
-    let prepared = tokio::task::spawn_blocking(move || prepare(&o))
-        .await
-        .map_err(|e| e.to_string())??;
+/// The connected sockets: their events arrive on `rx`.
+struct Sockets {
+    rx: mpsc::UnboundedReceiver<Delivery>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    workers: Vec<std::process::Child>,
+    connect_time: Duration,
+}
 
-    // Let the server settle after the setup, then read its RSS with no client connected.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_before = rss_bytes(opts.pid)?;
+impl Sockets {
+    fn close(mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for w in &mut self.workers {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+    }
 
-    // Connect everyone, K handshakes at a time.
-    let ws_url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        opts.url.replacen("http://", "ws://", 1)
-    );
+    /// This process's CPU ticks plus its workers'.
+    fn cpu_ticks(&self) -> Result<u64, String> {
+        let mut ticks = stats::cpu_ticks_self()?;
+        for w in &self.workers {
+            ticks += stats::cpu_ticks(w.id())?;
+        }
+        Ok(ticks)
+    }
+}
+
+/// Connects the account's `clients` sockets (ids `0..clients`) and the other account's
+/// (`clients..`), round-robin over the nodes, K handshakes at a time. Sockets beyond what this
+/// process's open-file limit allows go to worker processes.
+async fn connect(opts: &Opts, prepared: &Prepared) -> Result<Sockets, String> {
+    let ws_urls: Vec<String> = opts
+        .connect_urls
+        .iter()
+        .map(|u| {
+            format!(
+                "{}/socket.io/?EIO=4&transport=websocket",
+                u.replacen("http://", "ws://", 1)
+            )
+        })
+        .collect();
+    let total = opts.clients + opts.foreign_clients;
+    // Leave room for the HTTP triggers, the pipes and the runtime.
+    let room = worker::open_file_limit()?.saturating_sub(512).max(1);
+    let local = total.min(room);
     let (hello_tx, mut hello_rx) = mpsc::unbounded_channel::<Hello>();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
+    let (tx, rx) = mpsc::unbounded_channel::<Delivery>();
     let gate = Arc::new(Semaphore::new(opts.connect_concurrency));
     let connect_started = Instant::now();
-    let mut tasks = Vec::with_capacity(opts.clients);
-    for id in 0..opts.clients {
+    let token_of = |id: usize| -> Result<String, String> {
+        if id < opts.clients {
+            Ok(prepared.token.clone())
+        } else {
+            prepared
+                .foreign_token
+                .clone()
+                .ok_or_else(|| "no token for the other account".to_string())
+        }
+    };
+    let mut tasks = Vec::with_capacity(local);
+    for id in 0..local {
         tasks.push(tokio::spawn(client::run(
             id as u32,
-            ws_url.clone(),
-            prepared.token.clone(),
+            ws_urls[id % ws_urls.len()].clone(),
+            token_of(id)?,
             gate.clone(),
             hello_tx.clone(),
             tx.clone(),
         )));
     }
-    // The other account's sockets: ids n.. ; any event reaching them is a leak.
-    if let Some(foreign) = &prepared.foreign_token {
-        for id in opts.clients..opts.clients + opts.foreign_clients {
-            tasks.push(tokio::spawn(client::run(
-                id as u32,
-                ws_url.clone(),
-                foreign.clone(),
-                gate.clone(),
-                hello_tx.clone(),
-                tx.clone(),
-            )));
-        }
+    let mut workers = Vec::new();
+    let mut first = local;
+    while first < total {
+        let count = (total - first).min(room);
+        let range = worker::Range {
+            first,
+            count,
+            clients: opts.clients,
+        };
+        workers.push(worker::spawn(
+            &opts.connect_urls,
+            &range,
+            opts.connect_concurrency,
+            &prepared.token,
+            prepared.foreign_token.as_deref(),
+            hello_tx.clone(),
+            tx.clone(),
+        )?);
+        first += count;
+    }
+    if !workers.is_empty() {
+        eprintln!(
+            "[{}] open-file limit {}: {local} sockets here, {} in {} worker process(es)",
+            opts.label,
+            room + 512,
+            total - local,
+            workers.len()
+        );
     }
     drop(hello_tx);
     drop(tx);
-    let total_clients = opts.clients + opts.foreign_clients;
     let mut connected = 0;
-    let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while connected < total_clients {
+    let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    while connected < total {
         match tokio::time::timeout_at(connect_deadline, hello_rx.recv()).await {
             Err(_) => {
                 return Err(format!(
-                    "only {connected} of {total_clients} clients connected within 120 s"
+                    "only {connected} of {total} clients connected within 180 s"
                 ));
             }
             Ok(None) => return Err("client tasks ended before connecting".into()),
@@ -393,31 +450,85 @@ async fn run(opts: Opts) -> Result<Summary, String> {
             Ok(Some(Ok(()))) => connected += 1,
         }
     }
-    let connect_time = connect_started.elapsed();
-    eprintln!(
-        "[{}] {connected} clients connected in {:.2} s",
-        opts.label,
-        connect_time.as_secs_f64()
-    );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_connected = rss_bytes(opts.pid)?;
+    Ok(Sockets {
+        rx,
+        tasks,
+        workers,
+        connect_time: connect_started.elapsed(),
+    })
+}
 
-    // M broadcasts, one at a time: the next is triggered when every client got this one.
+/// Checks each event against what its client had: the next `seq` of its account, once, and
+/// nothing at all for the other account's sockets.
+pub struct Checker {
+    clients: usize,
+    last_seq: Vec<i64>,
+}
+
+impl Checker {
+    fn new(clients: usize, first_seq: i64) -> Checker {
+        Checker {
+            clients,
+            last_seq: vec![first_seq - 1; clients],
+        }
+    }
+
+    /// `what` names the broadcast or wave in the error; `last` is the highest `seq` fired.
+    pub fn check(&mut self, d: &Delivery, last: i64, what: &str) -> Result<(), String> {
+        let c = d.client as usize;
+        if let Some(why) = &d.closed {
+            return Err(format!(
+                "client {c} lost its connection before {what} was complete: {why}"
+            ));
+        }
+        if c >= self.clients {
+            return Err(format!(
+                "FOREIGN: client {c} of the other account got seq {} ({what} of this account)",
+                d.seq
+            ));
+        }
+        let previous = self.last_seq[c];
+        if d.seq <= previous {
+            return Err(format!(
+                "DUPLICATE or OUT OF ORDER: client {c} got seq {} after seq {previous} ({what})",
+                d.seq
+            ));
+        }
+        if d.seq != previous + 1 || d.seq > last {
+            return Err(format!(
+                "LOST or UNEXPECTED event: client {c} got seq {} after seq {previous}, expected {} ({what}, last seq fired {last})",
+                d.seq,
+                previous + 1
+            ));
+        }
+        self.last_seq[c] = d.seq;
+        Ok(())
+    }
+}
+
+/// What the broadcasts measured.
+#[derive(Default)]
+pub struct Outcome {
+    /// Per broadcast, the time to its last client.
+    pub last_client: Vec<Duration>,
+    /// Every delivery's latency.
+    pub all: Vec<Duration>,
+    pub http_rtt: Vec<Duration>,
+    pub deliveries: usize,
+    pub payload_bytes: usize,
+    /// Per burst wave, from its first request to its last delivery.
+    pub waves: Vec<Duration>,
+}
+
+/// M broadcasts, one at a time: the next is triggered when every client got this one.
+async fn sequential(
+    opts: &Opts,
+    prepared: &Prepared,
+    rx: &mut mpsc::UnboundedReceiver<Delivery>,
+    checker: &mut Checker,
+) -> Result<Outcome, String> {
     let n = opts.clients;
-    let mut last_seq = vec![prepared.first_seq - 1; n];
-    let mut all = Vec::with_capacity(n * opts.broadcasts);
-    let mut last_client = Vec::with_capacity(opts.broadcasts);
-    let mut http_rtt = Vec::with_capacity(opts.broadcasts);
-    let mut deliveries = 0usize;
-    let mut payload_bytes = 0usize;
-    let probe = if opts.callgrind {
-        Some(stats::Probe::callgrind(opts.pid)?)
-    } else if opts.perf {
-        Some(stats::Probe::perf(opts.pid)?)
-    } else {
-        None
-    };
-    let cpu_started = (stats::cpu_ticks(opts.pid)?, stats::cpu_ticks_self()?);
+    let mut out = Outcome::default();
     let broadcasts_started = Instant::now();
     for k in 0..opts.broadcasts {
         // A steady rate: broadcast k starts no sooner than k / rate after the first.
@@ -427,51 +538,39 @@ async fn run(opts: Opts) -> Result<Summary, String> {
         }
         let seq = prepared.first_seq + k as i64;
         let trigger = prepared.trigger.clone();
-        let fired = tokio::task::spawn_blocking(move || trigger.fire(k, seq));
+        let fired = tokio::task::spawn_blocking(move || trigger.fire(k, Some(seq)));
         tokio::pin!(fired);
         let mut t0: Option<Instant> = None;
         // Deliveries can arrive before the HTTP answer: keep their instants until t0 is known.
         let mut early: Vec<Instant> = Vec::new();
         let mut got = 0usize;
         let mut slowest = Duration::ZERO;
+        let what = format!("broadcast {k}");
         let deadline = tokio::time::Instant::now() + opts.broadcast_timeout;
         while got < n || t0.is_none() {
             tokio::select! {
                 r = &mut fired, if t0.is_none() => {
                     let (start, rtt) = r.map_err(|e| e.to_string())?
                         .map_err(|e| format!("triggering broadcast {k} (seq {seq}): {e}"))?;
-                    http_rtt.push(rtt);
+                    out.http_rtt.push(rtt);
                     for at in early.drain(..) {
                         let l = at.saturating_duration_since(start);
                         slowest = slowest.max(l);
-                        all.push(l);
+                        out.all.push(l);
                     }
                     t0 = Some(start);
                 }
                 d = rx.recv() => {
                     let Some(d) = d else { return Err("all clients went away".into()) };
-                    let c = d.client as usize;
-                    if c >= n && d.closed.is_none() {
-                        return Err(format!("FOREIGN: client {c} of the other account got seq {} (broadcast {k} of this account)", d.seq));
-                    }
-                    if let Some(why) = d.closed {
-                        return Err(format!("client {c} lost its connection before broadcast {k} was complete: {why}"));
-                    }
-                    if d.seq <= last_seq[c] {
-                        return Err(format!("DUPLICATE: client {c} got seq {} again (broadcast {k}, expected seq {seq})", d.seq));
-                    }
-                    if d.seq != seq {
-                        return Err(format!("LOST or UNEXPECTED event: client {c} got seq {} while waiting for seq {seq} (broadcast {k}); its previous was {}", d.seq, last_seq[c]));
-                    }
-                    last_seq[c] = d.seq;
-                    if d.payload_bytes > 0 { payload_bytes = d.payload_bytes; }
+                    checker.check(&d, seq, &what)?;
+                    if d.payload_bytes > 0 { out.payload_bytes = d.payload_bytes; }
                     got += 1;
-                    deliveries += 1;
+                    out.deliveries += 1;
                     match t0 {
                         Some(start) => {
                             let l = d.at.saturating_duration_since(start);
                             slowest = slowest.max(l);
-                            all.push(l);
+                            out.all.push(l);
                         }
                         None => early.push(d.at),
                     }
@@ -481,10 +580,63 @@ async fn run(opts: Opts) -> Result<Summary, String> {
                 }
             }
         }
-        last_client.push(slowest);
+        out.last_client.push(slowest);
     }
+    Ok(out)
+}
+
+async fn run(opts: Opts) -> Result<Summary, String> {
+    let started = Instant::now();
+    eprintln!(
+        "[{}] preparing {} (N={} clients, M={} broadcasts{}{})",
+        opts.label,
+        opts.url,
+        opts.clients,
+        opts.broadcasts,
+        if opts.burst { ", burst" } else { "" },
+        if opts.connect_urls.len() > 1 {
+            format!(", sockets over {} nodes", opts.connect_urls.len())
+        } else {
+            String::new()
+        }
+    );
+    let o = opts.clone();
+    let prepared = tokio::task::spawn_blocking(move || prepare(&o))
+        .await
+        .map_err(|e| e.to_string())??;
+
+    // Let the server settle after the setup, then read its RSS with no client connected.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before = stats::rss_each(&opts.pids)?;
+
+    let mut sockets = connect(&opts, &prepared).await?;
+    eprintln!(
+        "[{}] {} clients connected in {:.2} s",
+        opts.label,
+        opts.clients + opts.foreign_clients,
+        sockets.connect_time.as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_connected = stats::rss_each(&opts.pids)?;
+
+    let n = opts.clients;
+    let mut checker = Checker::new(n, prepared.first_seq);
+    let probe = if opts.callgrind {
+        Some(stats::Probe::callgrind(opts.pid)?)
+    } else if opts.perf {
+        Some(stats::Probe::perf(&opts.pids)?)
+    } else {
+        None
+    };
+    let cpu_started = (stats::cpu_ticks_each(&opts.pids)?, sockets.cpu_ticks()?);
+    let broadcasts_started = Instant::now();
+    let mut outcome = if opts.burst {
+        burst::run(&opts, &prepared, &mut sockets.rx, &mut checker).await?
+    } else {
+        sequential(&opts, &prepared, &mut sockets.rx, &mut checker).await?
+    };
     let broadcast_time = broadcasts_started.elapsed();
-    let cpu_ended = (stats::cpu_ticks(opts.pid)?, stats::cpu_ticks_self()?);
+    let cpu_ended = (stats::cpu_ticks_each(&opts.pids)?, sockets.cpu_ticks()?);
     let context_switches = match probe {
         Some(p) => Some(p.stop()?).filter(|_| opts.perf),
         None => None,
@@ -495,7 +647,7 @@ async fn run(opts: Opts) -> Result<Summary, String> {
     tokio::pin!(grace);
     tokio::select! {
         _ = &mut grace => {}
-        d = rx.recv() => match d {
+        d = sockets.rx.recv() => match d {
             Some(d) if d.closed.is_some() => {
                 return Err(format!("client {} lost its connection: {}", d.client, d.closed.unwrap_or_default()));
             }
@@ -504,42 +656,60 @@ async fn run(opts: Opts) -> Result<Summary, String> {
             None => return Err("all clients went away".into()),
         }
     }
-    let rss_after = rss_bytes(opts.pid)?;
+    let rss_after = stats::rss_each(&opts.pids)?;
     let expected = n * opts.broadcasts;
-    if deliveries != expected {
-        return Err(format!("deliveries {deliveries} != N×M = {expected}"));
+    if outcome.deliveries != expected {
+        return Err(format!(
+            "deliveries {} != N×M = {expected}",
+            outcome.deliveries
+        ));
     }
-    for t in &tasks {
-        t.abort();
-    }
+    let connect_time = sockets.connect_time;
+    sockets.close();
+    let nodes = stats::Nodes::new(
+        &opts.connect_urls,
+        &rss_before,
+        &rss_connected,
+        &cpu_started.0,
+        &cpu_ended.0,
+        (opts.clients + opts.foreign_clients).div_ceil(opts.connect_urls.len()),
+        outcome.deliveries,
+    );
+    let sum = |v: &[u64]| v.iter().sum::<u64>();
     Ok(Summary::new(
         &opts.label,
         n,
         opts.broadcasts,
-        deliveries,
+        outcome.deliveries,
         expected,
-        payload_bytes,
-        &mut last_client,
-        &mut all,
-        &mut http_rtt,
-        rss_before,
-        rss_connected,
-        rss_after,
+        outcome.payload_bytes,
+        &mut outcome.last_client,
+        &mut outcome.all,
+        &mut outcome.http_rtt,
+        sum(&rss_before),
+        sum(&rss_connected),
+        sum(&rss_after),
         connect_time,
         broadcast_time,
         started.elapsed(),
         stats::Extra {
             foreign_clients: opts.foreign_clients,
             rate: opts.rate,
-            server_cpu: stats::ticks_to_duration(cpu_ended.0 - cpu_started.0),
+            server_cpu: stats::ticks_to_duration(sum(&cpu_ended.0) - sum(&cpu_started.0)),
             client_cpu: stats::ticks_to_duration(cpu_ended.1 - cpu_started.1),
             context_switches,
             writes: prepared.writes,
+            waves: opts.burst.then_some(outcome.waves),
+            nodes,
         },
     ))
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--worker") {
+        return worker_main(&args);
+    }
     let opts = match parse_args() {
         Ok(o) => o,
         Err(e) => {
@@ -568,6 +738,23 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("[{label}] FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `fanout --worker ...`: sockets for the tool that started this process (see `worker`).
+fn worker_main(args: &[String]) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(worker::run(args));
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fanout worker: {e}");
             ExitCode::FAILURE
         }
     }
