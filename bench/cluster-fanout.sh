@@ -73,7 +73,8 @@ done
 
 start_node() { # index
   local port=$((BASE_PORT + $1))
-  RUST_LOG=warn "$FILA" serve --listen "127.0.0.1:$port" --database-url "$DB" \
+  # A node's default bound is 10 000 connections: room for its sockets and the triggers.
+  RUST_LOG=warn FILA_MAX_CONNECTIONS=$((per_node_sockets + 1000)) "$FILA" serve --listen "127.0.0.1:$port" --database-url "$DB" \
     --web-dir "$TMP/no-web" 2>"$TMP/node-$1.log" >&2 &
   PIDS+=("$!")
   for _ in $(seq 1 100); do

@@ -6,6 +6,10 @@
 //! `seq` exactly once, and reads the server's RSS (`/proc/<pid>/status`, VmRSS) before and
 //! after connecting. See `BENCHMARKS.md` and `bench/run.sh`.
 //!
+//! With `--burst` the broadcasts are fired in two concurrent waves instead (see [`burst`]);
+//! with `--connect-urls` the sockets are spread over several nodes (`bench/cluster-fanout.sh`),
+//! and sockets beyond this process's open-file limit live in worker processes (see [`worker`]).
+//!
 //! Targets:
 //! - `fila`: logs in, creates a procedure, a doctor, a patient and M/2 appointments through
 //!   REST, then triggers each broadcast with a real status change (`check-in`, then back with
