@@ -131,5 +131,10 @@ echo
 echo "| node | RSS MiB before → connected | RSS bytes per socket | CPU µs per delivery (its sockets' deliveries) |"
 echo "|---|---|---|---|"
 sed -n "s/^NODE $NODES nodes | /| /p" "$out"
-sed -n 's/^WAVES /| /p' "$out"
+if grep -q '^WAVES ' "$out"; then
+  echo
+  echo "| nodes | check-in wave: first request → last delivery (ms) | agendado wave (ms) |"
+  echo "|---|---|---|"
+  sed -n 's/^WAVES /| /p' "$out" | sed 's/ ms//g'
+fi
 grep '^JSON ' "$out" | sed 's/^JSON /    /' >&2
