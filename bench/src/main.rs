@@ -763,3 +763,42 @@ fn worker_main(args: &[String]) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Checker;
+    use crate::client::Delivery;
+    use std::time::Instant;
+
+    fn event(client: u32, seq: i64) -> Delivery {
+        Delivery {
+            client,
+            seq,
+            at: Instant::now(),
+            payload_bytes: 0,
+            closed: None,
+        }
+    }
+
+    #[test]
+    fn each_socket_must_get_the_next_seq_once() {
+        // Two sockets of the account (0, 1), seqs 10..=12 fired.
+        let mut checker = Checker::new(2, 10);
+        assert!(checker.check(&event(0, 10), 12, "wave").is_ok());
+        assert!(checker.check(&event(1, 10), 12, "wave").is_ok());
+        assert!(checker.check(&event(0, 11), 12, "wave").is_ok());
+        let duplicate = checker.check(&event(0, 11), 12, "wave").unwrap_err();
+        assert!(duplicate.starts_with("DUPLICATE"), "{duplicate}");
+        let gap = checker.check(&event(1, 12), 12, "wave").unwrap_err();
+        assert!(gap.starts_with("LOST"), "{gap}");
+        let unfired = checker.check(&event(0, 13), 12, "wave").unwrap_err();
+        assert!(unfired.starts_with("LOST or UNEXPECTED"), "{unfired}");
+    }
+
+    #[test]
+    fn any_event_on_the_other_account_fails() {
+        let mut checker = Checker::new(2, 1);
+        let leak = checker.check(&event(2, 1), 1, "broadcast 0").unwrap_err();
+        assert!(leak.starts_with("FOREIGN"), "{leak}");
+    }
+}

@@ -227,3 +227,42 @@ fn write_delivery(out: &mut impl Write, d: &Delivery) -> std::io::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Line, parse_line, write_delivery};
+    use crate::client::Delivery;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn an_event_line_keeps_its_client_seq_and_arrival() {
+        let at = Instant::now() - Duration::from_millis(50);
+        let mut out = Vec::new();
+        let d = Delivery {
+            client: 7,
+            seq: 42,
+            at,
+            payload_bytes: 643,
+            closed: None,
+        };
+        write_delivery(&mut out, &d).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        let Some(Line::Delivery(back)) = parse_line(line.trim_end()) else {
+            panic!("not an event line: {line}")
+        };
+        assert_eq!((back.client, back.seq, back.payload_bytes), (7, 42, 643));
+        let error = back.at.max(at) - back.at.min(at);
+        assert!(error < Duration::from_millis(5), "arrival off by {error:?}");
+    }
+
+    #[test]
+    fn a_lost_socket_line_keeps_the_reason() {
+        let Some(Line::Delivery(d)) = parse_line("X 3 websocket closed: none") else {
+            panic!("not a lost-socket line")
+        };
+        assert_eq!(d.client, 3);
+        assert_eq!(d.closed.as_deref(), Some("websocket closed: none"));
+        assert!(matches!(parse_line("H"), Some(Line::Hello(Ok(())))));
+        assert!(parse_line("Q 1").is_none());
+    }
+}
