@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::check::{Checker, Outcome};
 use crate::client::Delivery;
 use crate::opts::Opts;
-use crate::{Checker, Outcome, Prepared, Trigger};
+use crate::{Prepared, Trigger};
 
 pub async fn run(
     opts: &Opts,

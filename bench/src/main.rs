@@ -18,9 +18,12 @@
 //!   `POST /broadcast`, carrying an appointment payload of the given size.
 
 mod burst;
+mod check;
 mod client;
 mod http;
 mod opts;
+mod sequential;
+mod sockets;
 mod stats;
 mod worker;
 
@@ -29,9 +32,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc};
 
-use client::{Delivery, Hello};
+use check::Checker;
 use opts::{Opts, Target, USAGE, parse_args};
 use stats::Summary;
 
@@ -337,258 +339,6 @@ fn today_utc() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// The connected sockets: their events arrive on `rx`.
-struct Sockets {
-    rx: mpsc::UnboundedReceiver<Delivery>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    workers: Vec<std::process::Child>,
-    connect_time: Duration,
-}
-
-impl Sockets {
-    fn close(mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-        for w in &mut self.workers {
-            let _ = w.kill();
-            let _ = w.wait();
-        }
-    }
-
-    /// This process's CPU ticks plus its workers'.
-    fn cpu_ticks(&self) -> Result<u64, String> {
-        let mut ticks = stats::cpu_ticks_self()?;
-        for w in &self.workers {
-            ticks += stats::cpu_ticks(w.id())?;
-        }
-        Ok(ticks)
-    }
-}
-
-/// Connects the account's `clients` sockets (ids `0..clients`) and the other account's
-/// (`clients..`), round-robin over the nodes, K handshakes at a time. Sockets beyond what this
-/// process's open-file limit allows go to worker processes.
-async fn connect(opts: &Opts, prepared: &Prepared) -> Result<Sockets, String> {
-    let ws_urls: Vec<String> = opts
-        .connect_urls
-        .iter()
-        .map(|u| {
-            format!(
-                "{}/socket.io/?EIO=4&transport=websocket",
-                u.replacen("http://", "ws://", 1)
-            )
-        })
-        .collect();
-    let total = opts.clients + opts.foreign_clients;
-    // Leave room for the HTTP triggers, the pipes and the runtime.
-    let room = worker::open_file_limit()?.saturating_sub(512).max(1);
-    let local = total.min(room);
-    let (hello_tx, mut hello_rx) = mpsc::unbounded_channel::<Hello>();
-    let (tx, rx) = mpsc::unbounded_channel::<Delivery>();
-    let gate = Arc::new(Semaphore::new(opts.connect_concurrency));
-    let connect_started = Instant::now();
-    let token_of = |id: usize| -> Result<String, String> {
-        if id < opts.clients {
-            Ok(prepared.token.clone())
-        } else {
-            prepared
-                .foreign_token
-                .clone()
-                .ok_or_else(|| "no token for the other account".to_string())
-        }
-    };
-    let mut tasks = Vec::with_capacity(local);
-    for id in 0..local {
-        tasks.push(tokio::spawn(client::run(
-            id as u32,
-            ws_urls[id % ws_urls.len()].clone(),
-            token_of(id)?,
-            gate.clone(),
-            hello_tx.clone(),
-            tx.clone(),
-        )));
-    }
-    let mut workers = Vec::new();
-    let mut first = local;
-    while first < total {
-        let count = (total - first).min(room);
-        let range = worker::Range {
-            first,
-            count,
-            clients: opts.clients,
-        };
-        workers.push(worker::spawn(
-            &opts.connect_urls,
-            &range,
-            opts.connect_concurrency,
-            &prepared.token,
-            prepared.foreign_token.as_deref(),
-            hello_tx.clone(),
-            tx.clone(),
-        )?);
-        first += count;
-    }
-    if !workers.is_empty() {
-        eprintln!(
-            "[{}] open-file limit {}: {local} sockets here, {} in {} worker process(es)",
-            opts.label,
-            room + 512,
-            total - local,
-            workers.len()
-        );
-    }
-    drop(hello_tx);
-    drop(tx);
-    let mut connected = 0;
-    let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    while connected < total {
-        match tokio::time::timeout_at(connect_deadline, hello_rx.recv()).await {
-            Err(_) => {
-                return Err(format!(
-                    "only {connected} of {total} clients connected within 180 s"
-                ));
-            }
-            Ok(None) => return Err("client tasks ended before connecting".into()),
-            Ok(Some(Err(e))) => return Err(format!("a client failed to connect: {e}")),
-            Ok(Some(Ok(()))) => connected += 1,
-        }
-    }
-    Ok(Sockets {
-        rx,
-        tasks,
-        workers,
-        connect_time: connect_started.elapsed(),
-    })
-}
-
-/// Checks each event against what its client had: the next `seq` of its account, once, and
-/// nothing at all for the other account's sockets.
-pub struct Checker {
-    clients: usize,
-    last_seq: Vec<i64>,
-}
-
-impl Checker {
-    fn new(clients: usize, first_seq: i64) -> Checker {
-        Checker {
-            clients,
-            last_seq: vec![first_seq - 1; clients],
-        }
-    }
-
-    /// `what` names the broadcast or wave in the error; `last` is the highest `seq` fired.
-    pub fn check(&mut self, d: &Delivery, last: i64, what: &str) -> Result<(), String> {
-        let c = d.client as usize;
-        if let Some(why) = &d.closed {
-            return Err(format!(
-                "client {c} lost its connection before {what} was complete: {why}"
-            ));
-        }
-        if c >= self.clients {
-            return Err(format!(
-                "FOREIGN: client {c} of the other account got seq {} ({what} of this account)",
-                d.seq
-            ));
-        }
-        let previous = self.last_seq[c];
-        if d.seq <= previous {
-            return Err(format!(
-                "DUPLICATE or OUT OF ORDER: client {c} got seq {} after seq {previous} ({what})",
-                d.seq
-            ));
-        }
-        if d.seq != previous + 1 || d.seq > last {
-            return Err(format!(
-                "LOST or UNEXPECTED event: client {c} got seq {} after seq {previous}, expected {} ({what}, last seq fired {last})",
-                d.seq,
-                previous + 1
-            ));
-        }
-        self.last_seq[c] = d.seq;
-        Ok(())
-    }
-}
-
-/// What the broadcasts measured.
-#[derive(Default)]
-pub struct Outcome {
-    /// Per broadcast, the time to its last client.
-    pub last_client: Vec<Duration>,
-    /// Every delivery's latency.
-    pub all: Vec<Duration>,
-    pub http_rtt: Vec<Duration>,
-    pub deliveries: usize,
-    pub payload_bytes: usize,
-    /// Per burst wave, from its first request to its last delivery.
-    pub waves: Vec<Duration>,
-}
-
-/// M broadcasts, one at a time: the next is triggered when every client got this one.
-async fn sequential(
-    opts: &Opts,
-    prepared: &Prepared,
-    rx: &mut mpsc::UnboundedReceiver<Delivery>,
-    checker: &mut Checker,
-) -> Result<Outcome, String> {
-    let n = opts.clients;
-    let mut out = Outcome::default();
-    let broadcasts_started = Instant::now();
-    for k in 0..opts.broadcasts {
-        // A steady rate: broadcast k starts no sooner than k / rate after the first.
-        if opts.rate > 0.0 {
-            let due = broadcasts_started + Duration::from_secs_f64(k as f64 / opts.rate);
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let seq = prepared.first_seq + k as i64;
-        let trigger = prepared.trigger.clone();
-        let fired = tokio::task::spawn_blocking(move || trigger.fire(k, Some(seq)));
-        tokio::pin!(fired);
-        let mut t0: Option<Instant> = None;
-        // Deliveries can arrive before the HTTP answer: keep their instants until t0 is known.
-        let mut early: Vec<Instant> = Vec::new();
-        let mut got = 0usize;
-        let mut slowest = Duration::ZERO;
-        let what = format!("broadcast {k}");
-        let deadline = tokio::time::Instant::now() + opts.broadcast_timeout;
-        while got < n || t0.is_none() {
-            tokio::select! {
-                r = &mut fired, if t0.is_none() => {
-                    let (start, rtt) = r.map_err(|e| e.to_string())?
-                        .map_err(|e| format!("triggering broadcast {k} (seq {seq}): {e}"))?;
-                    out.http_rtt.push(rtt);
-                    for at in early.drain(..) {
-                        let l = at.saturating_duration_since(start);
-                        slowest = slowest.max(l);
-                        out.all.push(l);
-                    }
-                    t0 = Some(start);
-                }
-                d = rx.recv() => {
-                    let Some(d) = d else { return Err("all clients went away".into()) };
-                    checker.check(&d, seq, &what)?;
-                    if d.payload_bytes > 0 { out.payload_bytes = d.payload_bytes; }
-                    got += 1;
-                    out.deliveries += 1;
-                    match t0 {
-                        Some(start) => {
-                            let l = d.at.saturating_duration_since(start);
-                            slowest = slowest.max(l);
-                            out.all.push(l);
-                        }
-                        None => early.push(d.at),
-                    }
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    return Err(format!("LOST: broadcast {k} (seq {seq}) reached {got} of {n} clients within {:?}", opts.broadcast_timeout));
-                }
-            }
-        }
-        out.last_client.push(slowest);
-    }
-    Ok(out)
-}
-
 async fn run(opts: Opts) -> Result<Summary, String> {
     let started = Instant::now();
     eprintln!(
@@ -613,7 +363,7 @@ async fn run(opts: Opts) -> Result<Summary, String> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before = stats::rss_each(&opts.pids)?;
 
-    let mut sockets = connect(&opts, &prepared).await?;
+    let mut sockets = sockets::connect(&opts, &prepared).await?;
     eprintln!(
         "[{}] {} clients connected in {:.2} s",
         opts.label,
@@ -637,7 +387,7 @@ async fn run(opts: Opts) -> Result<Summary, String> {
     let mut outcome = if opts.burst {
         burst::run(&opts, &prepared, &mut sockets.rx, &mut checker).await?
     } else {
-        sequential(&opts, &prepared, &mut sockets.rx, &mut checker).await?
+        sequential::run(&opts, &prepared, &mut sockets.rx, &mut checker).await?
     };
     let broadcast_time = broadcasts_started.elapsed();
     let cpu_ended = (stats::cpu_ticks_each(&opts.pids)?, sockets.cpu_ticks()?);
@@ -761,44 +511,5 @@ fn worker_main(args: &[String]) -> ExitCode {
             eprintln!("fanout worker: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Checker;
-    use crate::client::Delivery;
-    use std::time::Instant;
-
-    fn event(client: u32, seq: i64) -> Delivery {
-        Delivery {
-            client,
-            seq,
-            at: Instant::now(),
-            payload_bytes: 0,
-            closed: None,
-        }
-    }
-
-    #[test]
-    fn each_socket_must_get_the_next_seq_once() {
-        // Two sockets of the account (0, 1), seqs 10..=12 fired.
-        let mut checker = Checker::new(2, 10);
-        assert!(checker.check(&event(0, 10), 12, "wave").is_ok());
-        assert!(checker.check(&event(1, 10), 12, "wave").is_ok());
-        assert!(checker.check(&event(0, 11), 12, "wave").is_ok());
-        let duplicate = checker.check(&event(0, 11), 12, "wave").unwrap_err();
-        assert!(duplicate.starts_with("DUPLICATE"), "{duplicate}");
-        let gap = checker.check(&event(1, 12), 12, "wave").unwrap_err();
-        assert!(gap.starts_with("LOST"), "{gap}");
-        let unfired = checker.check(&event(0, 13), 12, "wave").unwrap_err();
-        assert!(unfired.starts_with("LOST or UNEXPECTED"), "{unfired}");
-    }
-
-    #[test]
-    fn any_event_on_the_other_account_fails() {
-        let mut checker = Checker::new(2, 1);
-        let leak = checker.check(&event(2, 1), 1, "broadcast 0").unwrap_err();
-        assert!(leak.starts_with("FOREIGN"), "{leak}");
     }
 }
