@@ -16,7 +16,8 @@
 # PERF=1 (count the server's instructions with perf stat), WRITE_BURST (status changes sent
 # from 8 threads before the sockets connect: check-ins per second), TARGETS ("fila node"),
 # CALLGRIND=FILE (run Fila under callgrind, instrumented over the broadcasts only, profile to
-# FILE).
+# FILE), BURST=1 (the M changes all at once: the check-ins as one concurrent wave, then the
+# agendado one; BURST_THREADS HTTP threads, 32; latency from the wave's first request).
 set -euo pipefail
 
 N_LIST="${N_LIST:-1000 5000}"
@@ -31,6 +32,7 @@ WRITE_BURST="${WRITE_BURST:-0}"
 TARGETS="${TARGETS:-fila node}"
 EXTRA=()
 [[ "${PERF:-}" == 1 ]] && EXTRA+=(--perf)
+[[ "${BURST:-}" == 1 ]] && EXTRA+=(--burst --burst-threads "${BURST_THREADS:-32}")
 WRAP=()
 if [[ -n "${CALLGRIND:-}" ]]; then
   EXTRA+=(--callgrind)
@@ -148,11 +150,22 @@ for N in $N_LIST; do
 done
 
 echo
-echo "Fan-out, loopback, $(nproc) cores; latency from trigger to receipt, in ms (p50 / p99 / max)"
+if [[ "${BURST:-}" == 1 ]]; then
+  echo "Fan-out in bursts, loopback, $(nproc) cores: the check-ins fired all at once from ${BURST_THREADS:-32} threads, then the agendado changes; latency from the wave's first request to receipt, in ms (p50 / p99 / max; last client: per seq)"
+else
+  echo "Fan-out, loopback, $(nproc) cores; latency from trigger to receipt, in ms (p50 / p99 / max)"
+fi
 echo
 echo "| target | N clients | M broadcasts | deliveries | last client p50 / p99 / max | all deliveries p50 / p99 / max | server RSS MiB before → connected | RSS bytes per connection | CPU µs per delivery, server / load tool |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
+echo
+if grep -q '^WAVES ' "$TMP/all.out"; then
+  echo
+  echo "| target | check-in wave: first request → last delivery (ms) | agendado wave (ms) |"
+  echo "|---|---|---|"
+  sed -n 's/^WAVES /| /p' "$TMP/all.out" | sed 's/ ms//g'
+fi
 echo
 echo "Payload: $payload bytes (Fila's appointment JSON; the Node gateway sends one as large)."
 grep '^JSON ' "$TMP/all.out" | sed 's/^JSON /    /' >&2

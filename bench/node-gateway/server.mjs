@@ -9,7 +9,9 @@
 //   optional); refused with `missing token`, `invalid token` or `jwt expired`.
 // - The socket joins `orders.account.{accountId}`.
 // - `POST /broadcast` `{accountId, event, data, seq}` emits `(data, {seq, at})` to that room
-//   (what Fila's relay does after a commit) and answers 204.
+//   (what Fila's relay does after a commit) and answers 204. Without `seq`, the gateway
+//   numbers the account's broadcasts itself in the order they reach it (as Fila's event log
+//   numbers commits): the benchmark's burst mode fires many at once.
 // - `GET /stats` answers `{"rss": bytes, "sockets": n}` (process RSS).
 import http from 'node:http';
 import { Server } from 'socket.io';
@@ -30,6 +32,7 @@ if (!secret) {
 }
 
 const room = (accountId) => `orders.account.${accountId}`;
+const lastSeq = new Map(); // accountId → the last seq emitted
 const MAX_BODY = 1024 * 1024;
 
 const httpServer = http.createServer((req, res) => {
@@ -54,11 +57,14 @@ const httpServer = http.createServer((req, res) => {
         res.writeHead(400).end('bad json');
         return;
       }
-      const { accountId, event, data, seq } = body;
-      if (accountId == null || typeof event !== 'string' || !Number.isInteger(seq)) {
-        res.writeHead(400).end('need accountId, event, data, seq');
+      const { accountId, event, data } = body;
+      let { seq } = body;
+      if (accountId == null || typeof event !== 'string' || !(seq == null || Number.isInteger(seq))) {
+        res.writeHead(400).end('need accountId, event, data, and an integer seq or none');
         return;
       }
+      if (seq == null) seq = (lastSeq.get(accountId) ?? 0) + 1;
+      lastSeq.set(accountId, Math.max(seq, lastSeq.get(accountId) ?? 0));
       io.to(room(accountId)).emit(event, data, { seq, at: new Date().toISOString() });
       res.writeHead(204).end();
     });

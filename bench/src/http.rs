@@ -12,7 +12,7 @@ use sha2::Sha256;
 pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
-        .max_idle_connections_per_host(4)
+        .max_idle_connections_per_host(64)
         .build()
 }
 

@@ -6,6 +6,10 @@
 //! `seq` exactly once, and reads the server's RSS (`/proc/<pid>/status`, VmRSS) before and
 //! after connecting. See `BENCHMARKS.md` and `bench/run.sh`.
 //!
+//! With `--burst` the broadcasts are fired in two concurrent waves instead (see [`burst`]);
+//! with `--connect-urls` the sockets are spread over several nodes (`bench/cluster-fanout.sh`),
+//! and sockets beyond this process's open-file limit live in worker processes (see [`worker`]).
+//!
 //! Targets:
 //! - `fila`: logs in, creates a procedure, a doctor, a patient and M/2 appointments through
 //!   REST, then triggers each broadcast with a real status change (`check-in`, then back with
@@ -13,24 +17,28 @@
 //! - `node`: mints an HS256 token with the gateway's secret and triggers each broadcast with
 //!   `POST /broadcast`, carrying an appointment payload of the given size.
 
+mod burst;
+mod check;
 mod client;
 mod http;
 mod opts;
+mod sequential;
+mod sockets;
 mod stats;
+mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::sync::{Semaphore, mpsc};
 
-use client::{Delivery, Hello};
+use check::Checker;
 use opts::{Opts, Target, USAGE, parse_args};
-use stats::{Summary, rss_bytes};
+use stats::Summary;
 
 /// How one broadcast is triggered.
-enum Trigger {
+pub enum Trigger {
     /// `PATCH /api/appointments/{id}/status` on Fila.
     Fila {
         agent: ureq::Agent,
@@ -48,9 +56,10 @@ enum Trigger {
 }
 
 impl Trigger {
-    /// Fires broadcast `k` (expected `seq`), returning the instant just before the request
-    /// left and the request's round trip.
-    fn fire(&self, k: usize, seq: i64) -> Result<(Instant, Duration), String> {
+    /// Fires broadcast `k`, returning the instant just before the request left and the
+    /// request's round trip. The Node gateway is told the `seq` when there is one, and numbers
+    /// the broadcasts itself in the order they reach it when there is none (a burst).
+    pub fn fire(&self, k: usize, seq: Option<i64>) -> Result<(Instant, Duration), String> {
         match self {
             Trigger::Fila {
                 agent,
@@ -86,9 +95,11 @@ impl Trigger {
                 } else {
                     "appointments.updated"
                 };
-                let body =
-                    json!({ "accountId": account_id, "event": event, "data": data, "seq": seq })
-                        .to_string();
+                let mut body = json!({ "accountId": account_id, "event": event, "data": data });
+                if let Some(seq) = seq {
+                    body["seq"] = json!(seq);
+                }
+                let body = body.to_string();
                 let t0 = Instant::now();
                 http::send(
                     agent,
@@ -105,12 +116,12 @@ impl Trigger {
 
 /// What the setup hands to the run: the socket token, the trigger, the `seq` of the first
 /// broadcast.
-struct Prepared {
+pub struct Prepared {
     token: String,
     /// The token of the other account's sockets (`--foreign-clients`).
     foreign_token: Option<String>,
-    trigger: Arc<Trigger>,
-    first_seq: i64,
+    pub trigger: Arc<Trigger>,
+    pub first_seq: i64,
     writes: Option<stats::Writes>,
 }
 
@@ -331,8 +342,17 @@ fn today_utc() -> String {
 async fn run(opts: Opts) -> Result<Summary, String> {
     let started = Instant::now();
     eprintln!(
-        "[{}] preparing {} (N={} clients, M={} broadcasts)",
-        opts.label, opts.url, opts.clients, opts.broadcasts
+        "[{}] preparing {} (N={} clients, M={} broadcasts{}{})",
+        opts.label,
+        opts.url,
+        opts.clients,
+        opts.broadcasts,
+        if opts.burst { ", burst" } else { "" },
+        if opts.connect_urls.len() > 1 {
+            format!(", sockets over {} nodes", opts.connect_urls.len())
+        } else {
+            String::new()
+        }
     );
     let o = opts.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&o))
@@ -341,150 +361,36 @@ async fn run(opts: Opts) -> Result<Summary, String> {
 
     // Let the server settle after the setup, then read its RSS with no client connected.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_before = rss_bytes(opts.pid)?;
+    let rss_before = stats::rss_each(&opts.pids)?;
 
-    // Connect everyone, K handshakes at a time.
-    let ws_url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        opts.url.replacen("http://", "ws://", 1)
-    );
-    let (hello_tx, mut hello_rx) = mpsc::unbounded_channel::<Hello>();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Delivery>();
-    let gate = Arc::new(Semaphore::new(opts.connect_concurrency));
-    let connect_started = Instant::now();
-    let mut tasks = Vec::with_capacity(opts.clients);
-    for id in 0..opts.clients {
-        tasks.push(tokio::spawn(client::run(
-            id as u32,
-            ws_url.clone(),
-            prepared.token.clone(),
-            gate.clone(),
-            hello_tx.clone(),
-            tx.clone(),
-        )));
-    }
-    // The other account's sockets: ids n.. ; any event reaching them is a leak.
-    if let Some(foreign) = &prepared.foreign_token {
-        for id in opts.clients..opts.clients + opts.foreign_clients {
-            tasks.push(tokio::spawn(client::run(
-                id as u32,
-                ws_url.clone(),
-                foreign.clone(),
-                gate.clone(),
-                hello_tx.clone(),
-                tx.clone(),
-            )));
-        }
-    }
-    drop(hello_tx);
-    drop(tx);
-    let total_clients = opts.clients + opts.foreign_clients;
-    let mut connected = 0;
-    let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while connected < total_clients {
-        match tokio::time::timeout_at(connect_deadline, hello_rx.recv()).await {
-            Err(_) => {
-                return Err(format!(
-                    "only {connected} of {total_clients} clients connected within 120 s"
-                ));
-            }
-            Ok(None) => return Err("client tasks ended before connecting".into()),
-            Ok(Some(Err(e))) => return Err(format!("a client failed to connect: {e}")),
-            Ok(Some(Ok(()))) => connected += 1,
-        }
-    }
-    let connect_time = connect_started.elapsed();
+    let mut sockets = sockets::connect(&opts, &prepared).await?;
     eprintln!(
-        "[{}] {connected} clients connected in {:.2} s",
+        "[{}] {} clients connected in {:.2} s",
         opts.label,
-        connect_time.as_secs_f64()
+        opts.clients + opts.foreign_clients,
+        sockets.connect_time.as_secs_f64()
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_connected = rss_bytes(opts.pid)?;
+    let rss_connected = stats::rss_each(&opts.pids)?;
 
-    // M broadcasts, one at a time: the next is triggered when every client got this one.
     let n = opts.clients;
-    let mut last_seq = vec![prepared.first_seq - 1; n];
-    let mut all = Vec::with_capacity(n * opts.broadcasts);
-    let mut last_client = Vec::with_capacity(opts.broadcasts);
-    let mut http_rtt = Vec::with_capacity(opts.broadcasts);
-    let mut deliveries = 0usize;
-    let mut payload_bytes = 0usize;
+    let mut checker = Checker::new(n, prepared.first_seq);
     let probe = if opts.callgrind {
         Some(stats::Probe::callgrind(opts.pid)?)
     } else if opts.perf {
-        Some(stats::Probe::perf(opts.pid)?)
+        Some(stats::Probe::perf(&opts.pids)?)
     } else {
         None
     };
-    let cpu_started = (stats::cpu_ticks(opts.pid)?, stats::cpu_ticks_self()?);
+    let cpu_started = (stats::cpu_ticks_each(&opts.pids)?, sockets.cpu_ticks()?);
     let broadcasts_started = Instant::now();
-    for k in 0..opts.broadcasts {
-        // A steady rate: broadcast k starts no sooner than k / rate after the first.
-        if opts.rate > 0.0 {
-            let due = broadcasts_started + Duration::from_secs_f64(k as f64 / opts.rate);
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let seq = prepared.first_seq + k as i64;
-        let trigger = prepared.trigger.clone();
-        let fired = tokio::task::spawn_blocking(move || trigger.fire(k, seq));
-        tokio::pin!(fired);
-        let mut t0: Option<Instant> = None;
-        // Deliveries can arrive before the HTTP answer: keep their instants until t0 is known.
-        let mut early: Vec<Instant> = Vec::new();
-        let mut got = 0usize;
-        let mut slowest = Duration::ZERO;
-        let deadline = tokio::time::Instant::now() + opts.broadcast_timeout;
-        while got < n || t0.is_none() {
-            tokio::select! {
-                r = &mut fired, if t0.is_none() => {
-                    let (start, rtt) = r.map_err(|e| e.to_string())?
-                        .map_err(|e| format!("triggering broadcast {k} (seq {seq}): {e}"))?;
-                    http_rtt.push(rtt);
-                    for at in early.drain(..) {
-                        let l = at.saturating_duration_since(start);
-                        slowest = slowest.max(l);
-                        all.push(l);
-                    }
-                    t0 = Some(start);
-                }
-                d = rx.recv() => {
-                    let Some(d) = d else { return Err("all clients went away".into()) };
-                    let c = d.client as usize;
-                    if c >= n && d.closed.is_none() {
-                        return Err(format!("FOREIGN: client {c} of the other account got seq {} (broadcast {k} of this account)", d.seq));
-                    }
-                    if let Some(why) = d.closed {
-                        return Err(format!("client {c} lost its connection before broadcast {k} was complete: {why}"));
-                    }
-                    if d.seq <= last_seq[c] {
-                        return Err(format!("DUPLICATE: client {c} got seq {} again (broadcast {k}, expected seq {seq})", d.seq));
-                    }
-                    if d.seq != seq {
-                        return Err(format!("LOST or UNEXPECTED event: client {c} got seq {} while waiting for seq {seq} (broadcast {k}); its previous was {}", d.seq, last_seq[c]));
-                    }
-                    last_seq[c] = d.seq;
-                    if d.payload_bytes > 0 { payload_bytes = d.payload_bytes; }
-                    got += 1;
-                    deliveries += 1;
-                    match t0 {
-                        Some(start) => {
-                            let l = d.at.saturating_duration_since(start);
-                            slowest = slowest.max(l);
-                            all.push(l);
-                        }
-                        None => early.push(d.at),
-                    }
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    return Err(format!("LOST: broadcast {k} (seq {seq}) reached {got} of {n} clients within {:?}", opts.broadcast_timeout));
-                }
-            }
-        }
-        last_client.push(slowest);
-    }
+    let mut outcome = if opts.burst {
+        burst::run(&opts, &prepared, &mut sockets.rx, &mut checker).await?
+    } else {
+        sequential::run(&opts, &prepared, &mut sockets.rx, &mut checker).await?
+    };
     let broadcast_time = broadcasts_started.elapsed();
-    let cpu_ended = (stats::cpu_ticks(opts.pid)?, stats::cpu_ticks_self()?);
+    let cpu_ended = (stats::cpu_ticks_each(&opts.pids)?, sockets.cpu_ticks()?);
     let context_switches = match probe {
         Some(p) => Some(p.stop()?).filter(|_| opts.perf),
         None => None,
@@ -495,7 +401,7 @@ async fn run(opts: Opts) -> Result<Summary, String> {
     tokio::pin!(grace);
     tokio::select! {
         _ = &mut grace => {}
-        d = rx.recv() => match d {
+        d = sockets.rx.recv() => match d {
             Some(d) if d.closed.is_some() => {
                 return Err(format!("client {} lost its connection: {}", d.client, d.closed.unwrap_or_default()));
             }
@@ -504,42 +410,60 @@ async fn run(opts: Opts) -> Result<Summary, String> {
             None => return Err("all clients went away".into()),
         }
     }
-    let rss_after = rss_bytes(opts.pid)?;
+    let rss_after = stats::rss_each(&opts.pids)?;
     let expected = n * opts.broadcasts;
-    if deliveries != expected {
-        return Err(format!("deliveries {deliveries} != N×M = {expected}"));
+    if outcome.deliveries != expected {
+        return Err(format!(
+            "deliveries {} != N×M = {expected}",
+            outcome.deliveries
+        ));
     }
-    for t in &tasks {
-        t.abort();
-    }
+    let connect_time = sockets.connect_time;
+    sockets.close();
+    let nodes = stats::Nodes::new(
+        &opts.connect_urls,
+        &rss_before,
+        &rss_connected,
+        &cpu_started.0,
+        &cpu_ended.0,
+        (opts.clients + opts.foreign_clients).div_ceil(opts.connect_urls.len()),
+        outcome.deliveries,
+    );
+    let sum = |v: &[u64]| v.iter().sum::<u64>();
     Ok(Summary::new(
         &opts.label,
         n,
         opts.broadcasts,
-        deliveries,
+        outcome.deliveries,
         expected,
-        payload_bytes,
-        &mut last_client,
-        &mut all,
-        &mut http_rtt,
-        rss_before,
-        rss_connected,
-        rss_after,
+        outcome.payload_bytes,
+        &mut outcome.last_client,
+        &mut outcome.all,
+        &mut outcome.http_rtt,
+        sum(&rss_before),
+        sum(&rss_connected),
+        sum(&rss_after),
         connect_time,
         broadcast_time,
         started.elapsed(),
         stats::Extra {
             foreign_clients: opts.foreign_clients,
             rate: opts.rate,
-            server_cpu: stats::ticks_to_duration(cpu_ended.0 - cpu_started.0),
+            server_cpu: stats::ticks_to_duration(sum(&cpu_ended.0) - sum(&cpu_started.0)),
             client_cpu: stats::ticks_to_duration(cpu_ended.1 - cpu_started.1),
             context_switches,
             writes: prepared.writes,
+            waves: opts.burst.then_some(outcome.waves),
+            nodes,
         },
     ))
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--worker") {
+        return worker_main(&args);
+    }
     let opts = match parse_args() {
         Ok(o) => o,
         Err(e) => {
@@ -568,6 +492,23 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("[{label}] FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `fanout --worker ...`: sockets for the tool that started this process (see `worker`).
+fn worker_main(args: &[String]) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(worker::run(args));
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fanout worker: {e}");
             ExitCode::FAILURE
         }
     }

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 pub const USAGE: &str = "\
-usage: fanout --target fila|node --url http://127.0.0.1:PORT --pid PID
+usage: fanout --target fila|node --url http://127.0.0.1:PORT --pid PID[,PID...]
               [--clients N] [--broadcasts M] [--label NAME]
               [--time-limit SECS] [--broadcast-timeout SECS] [--connect-concurrency K]
               [--rate R] [--foreign-clients F] [--perf | --callgrind]
+              [--burst [--burst-threads T]] [--connect-urls URL1,URL2,...]
   fila: --email E --password P [--foreign-email E2 --foreign-password P2]
         [--write-burst W --write-concurrency C]
   node: --secret S [--account-id A] [--payload-bytes B]
@@ -15,6 +16,11 @@ usage: fanout --target fila|node --url http://127.0.0.1:PORT --pid PID
   --perf               count the server's context switches over the broadcasts (perf stat)
   --callgrind          the server runs under valgrind --tool=callgrind --instr-atstart=no:
                        switch its instrumentation on for the broadcasts only
+  --burst              the M changes all at once: the check-ins (even k) as one wave from T
+                       threads (default 32), then, once all have them, the agendado wave
+                       (odd k); every socket must get every seq of a wave once, in order
+  --connect-urls L     the sockets round-robin over these nodes (changes still go to --url);
+                       with one --pid per node (same order) RSS and CPU are summed over them
   --write-burst W      before the sockets connect, W status changes through REST from C
                        threads at once (default 8): check-ins per second, each committed";
 
@@ -22,7 +28,14 @@ usage: fanout --target fila|node --url http://127.0.0.1:PORT --pid PID
 pub struct Opts {
     pub target: Target,
     pub url: String,
+    /// The server's process id (the first node's with --connect-urls).
     pub pid: u32,
+    /// Every node's process id, in --connect-urls order (one entry without it).
+    pub pids: Vec<u32>,
+    /// Where the sockets connect, round-robin by client id.
+    pub connect_urls: Vec<String>,
+    pub burst: bool,
+    pub burst_threads: usize,
     pub clients: usize,
     pub broadcasts: usize,
     pub label: String,
@@ -77,14 +90,45 @@ pub fn parse_args() -> Result<Opts, String> {
     if !url.starts_with("http://127.0.0.1:") && !url.starts_with("http://localhost:") {
         return Err("--url must be a loopback http://127.0.0.1:PORT address".into());
     }
-    let pid = num(get("pid"), "pid", 0)? as u32;
+    let pids = get("pid")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<u32>()
+                .map_err(|_| format!("--pid: not a process id: {p}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let pid = pids.first().copied().unwrap_or(0);
     if pid == 0 {
         return Err("--pid (the server's process id) is required".into());
+    }
+    let connect_urls = match get("connect-urls") {
+        None => vec![url.clone()],
+        Some(list) => list
+            .split(',')
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty())
+            .collect(),
+    };
+    if connect_urls.is_empty()
+        || connect_urls
+            .iter()
+            .any(|u| !u.starts_with("http://127.0.0.1:") && !u.starts_with("http://localhost:"))
+    {
+        return Err("--connect-urls must list loopback http://127.0.0.1:PORT addresses".into());
+    }
+    if pids.len() > 1 && pids.len() != connect_urls.len() {
+        return Err("--pid: give one process id, or one per --connect-urls node".into());
     }
     let opts = Opts {
         target,
         url,
         pid,
+        pids,
+        connect_urls,
+        burst: args.iter().any(|a| a == "--burst"),
+        burst_threads: num(get("burst-threads"), "burst-threads", 32)?.clamp(1, 64) as usize,
         clients: num(get("clients"), "clients", 1000)? as usize,
         broadcasts: num(get("broadcasts"), "broadcasts", 200)? as usize,
         label: get("label").unwrap_or_else(|| {
@@ -124,8 +168,16 @@ pub fn parse_args() -> Result<Opts, String> {
         write_concurrency: num(get("write-concurrency"), "write-concurrency", 8)?.clamp(1, 64)
             as usize,
     };
-    if opts.clients + opts.foreign_clients > 20_000 {
-        return Err("--clients plus --foreign-clients must be at most 20000".into());
+    // Each socket takes one local port toward its node (32768-60999 by default).
+    let per_node = (opts.clients + opts.foreign_clients).div_ceil(opts.connect_urls.len());
+    if per_node > 25_000 {
+        return Err("at most 25000 sockets (--clients plus --foreign-clients) per node".into());
+    }
+    if opts.burst && opts.rate > 0.0 {
+        return Err("--burst fires each wave at once: leave --rate at 0".into());
+    }
+    if opts.callgrind && opts.pids.len() > 1 {
+        return Err("--callgrind follows one server".into());
     }
     if opts.target == Target::Fila
         && opts.foreign_clients > 0
@@ -138,8 +190,8 @@ pub fn parse_args() -> Result<Opts, String> {
     if opts.target == Target::Node && opts.write_burst > 0 {
         return Err("--write-burst is for --target fila".into());
     }
-    if opts.clients == 0 || opts.clients > 20_000 {
-        return Err("--clients must be 1..=20000".into());
+    if opts.clients == 0 || opts.clients > 100_000 {
+        return Err("--clients must be 1..=100000".into());
     }
     if opts.broadcasts == 0 || opts.broadcasts > 10_000 {
         return Err("--broadcasts must be 1..=10000".into());

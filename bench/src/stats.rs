@@ -14,6 +14,16 @@ pub fn rss_bytes(pid: u32) -> Result<u64, String> {
         .ok_or_else(|| format!("no VmRSS in {path}"))
 }
 
+/// VmRSS of each process.
+pub fn rss_each(pids: &[u32]) -> Result<Vec<u64>, String> {
+    pids.iter().map(|&p| rss_bytes(p)).collect()
+}
+
+/// CPU ticks of each process.
+pub fn cpu_ticks_each(pids: &[u32]) -> Result<Vec<u64>, String> {
+    pids.iter().map(|&p| cpu_ticks(p)).collect()
+}
+
 /// User plus system CPU time of a process so far, in clock ticks (`/proc/<pid>/stat`).
 pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
     stat_ticks(&format!("/proc/{pid}/stat"))
@@ -56,12 +66,13 @@ pub enum Probe {
 }
 
 impl Probe {
-    pub fn perf(pid: u32) -> Result<Probe, String> {
+    pub fn perf(pids: &[u32]) -> Result<Probe, String> {
+        let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
         let out = std::env::temp_dir().join(format!("fanout-perf-{}.csv", std::process::id()));
         let child = std::process::Command::new("perf")
             .args(["stat", "-x", ",", "-e", "context-switches", "-o"])
             .arg(&out)
-            .args(["-p", &pid.to_string()])
+            .args(["-p", &pids.join(",")])
             .stderr(std::process::Stdio::null())
             .spawn()
             .map_err(|e| format!("starting perf: {e}"))?;
@@ -151,6 +162,53 @@ pub struct Extra {
     /// The server's context switches over the broadcasts (`--perf`).
     pub context_switches: Option<u64>,
     pub writes: Option<Writes>,
+    /// `--burst`: per wave, from its first request to its last delivery.
+    pub waves: Option<Vec<Duration>>,
+    /// Per node, with `--connect-urls` and one pid per node.
+    pub nodes: Nodes,
+}
+
+/// Each node's RSS per socket and CPU per delivery.
+pub struct Nodes(Vec<Node>);
+
+struct Node {
+    url: String,
+    rss_before: u64,
+    rss_connected: u64,
+    per_socket: i64,
+    cpu: Duration,
+    /// This node's share of the deliveries (its sockets' events).
+    deliveries: usize,
+}
+
+impl Nodes {
+    /// Empty unless there is one pid per node of several.
+    pub fn new(
+        urls: &[String],
+        rss_before: &[u64],
+        rss_connected: &[u64],
+        cpu_started: &[u64],
+        cpu_ended: &[u64],
+        sockets_per_node: usize,
+        deliveries: usize,
+    ) -> Nodes {
+        if urls.len() < 2 || rss_before.len() != urls.len() {
+            return Nodes(Vec::new());
+        }
+        Nodes(
+            (0..urls.len())
+                .map(|i| Node {
+                    url: urls[i].clone(),
+                    rss_before: rss_before[i],
+                    rss_connected: rss_connected[i],
+                    per_socket: (rss_connected[i] as i64 - rss_before[i] as i64)
+                        / sockets_per_node.max(1) as i64,
+                    cpu: ticks_to_duration(cpu_ended[i] - cpu_started[i]),
+                    deliveries: deliveries / urls.len(),
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -323,6 +381,31 @@ impl Summary {
                 ms(w.p99)
             );
         }
+        if let Some(waves) = &x.waves {
+            let list: Vec<String> = waves.iter().map(|w| format!("{:.2} ms", ms(*w))).collect();
+            eprintln!(
+                "[{}] burst: {} waves (check-ins, then agendado); first request to last delivery: {}",
+                s.label,
+                waves.len(),
+                list.join(", ")
+            );
+            println!("WAVES {} | {} |", s.label, list.join(" | "));
+        }
+        for node in &x.nodes.0 {
+            let line = format!(
+                "{} | {:.1} → {:.1} | {} | {:.2} |",
+                node.url,
+                mib(node.rss_before),
+                mib(node.rss_connected),
+                node.per_socket,
+                node.cpu.as_secs_f64() * 1e6 / node.deliveries.max(1) as f64
+            );
+            eprintln!(
+                "[{}] node {line} (RSS MiB before → connected, bytes per socket, CPU µs per delivery)",
+                s.label
+            );
+            println!("NODE {} | {line}", s.label);
+        }
         // One machine-readable line and one Markdown table row on stdout.
         println!(
             "JSON {}",
@@ -342,6 +425,7 @@ impl Summary {
                 "clientCpuUsPerDelivery": s.per_delivery(x.client_cpu),
                 "serverContextSwitches": x.context_switches,
                 "writesPerSecond": x.writes.as_ref().map(Writes::per_second),
+                "burstWavesMs": x.waves.as_ref().map(|w| w.iter().map(|d| ms(*d)).collect::<Vec<_>>()),
             })
         );
         println!(
