@@ -37,6 +37,9 @@ type Sink = Pin<Box<dyn AsyncWrite + Send>>;
 
 /// Largest scratch buffer kept between frames, per thread.
 const SCRATCH_KEEP: usize = 64 * 1024;
+/// How long a closed session's last frames may wait for a peer that does not read before
+/// the connection is dropped with them.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -98,6 +101,8 @@ struct State {
     shutdown_when_flushed: bool,
     /// A [`batch`] holds the frames back: they are written when it ends.
     corked: bool,
+    /// The flush task's waker, to end it when the connection is dropped.
+    flush_waker: Option<Waker>,
     /// Where flush tasks run; set when the connection is attached.
     runtime: Option<tokio::runtime::Handle>,
 }
@@ -115,6 +120,7 @@ impl DirectWriter {
                 closed: false,
                 shutdown_when_flushed: false,
                 corked: false,
+                flush_waker: None,
                 runtime: None,
             }),
         }
@@ -260,6 +266,19 @@ impl DirectWriter {
         if !state.flushing {
             self.flush_now(&mut state);
         }
+        // A peer that does not read would keep the connection, and the flush task, forever.
+        if state.flushing
+            && let Some(runtime) = state.runtime.clone()
+        {
+            let writer = self.clone();
+            runtime.spawn(async move {
+                tokio::time::sleep(CLOSE_GRACE).await;
+                let mut state = writer.lock();
+                if state.sink.is_some() {
+                    state.fail();
+                }
+            });
+        }
     }
 
     /// Writes what is pending without waiting; hands the rest to a flush task.
@@ -345,17 +364,24 @@ impl State {
                     return Poll::Ready(());
                 }
                 Poll::Ready(Ok(n)) => self.pending.advance(n),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    self.flush_waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
             }
         }
     }
 
-    /// The connection is broken: drop it and everything pending.
+    /// The connection is broken (or given up): drop it and everything pending, and end the
+    /// flush task.
     fn fail(&mut self) {
         self.closed = true;
         self.sink = None;
         self.pending = BytesMut::new();
         self.pending_frames = 0;
+        if let Some(waker) = self.flush_waker.take() {
+            waker.wake();
+        }
     }
 }
 
@@ -597,6 +623,28 @@ mod tests {
             .unwrap();
         // "4bye" as a text frame, then an empty close frame.
         assert_eq!(bytes, [&[0x81, 4][..], b"4bye", &[0x88, 0]].concat());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_session_whose_peer_does_not_read_is_dropped_after_a_grace() {
+        let (server, mut client) = tokio::io::duplex(256);
+        let w = writer(64);
+        w.attach(Box::pin(server), Packet::Noop);
+        for _ in 0..4 {
+            w.write([Packet::Message(Str::from("z".repeat(200)))], false)
+                .unwrap();
+        }
+        assert!(w.is_backed_up(), "the peer reads nothing");
+        w.close();
+        tokio::time::sleep(CLOSE_GRACE + Duration::from_millis(10)).await;
+        assert!(!w.is_backed_up(), "given up after the grace");
+        // The connection is dropped: the peer reads what fitted, then the end.
+        let mut bytes = Vec::new();
+        tokio::time::timeout(TIMEOUT, client.read_to_end(&mut bytes))
+            .await
+            .expect("the connection should end")
+            .unwrap();
+        assert!(bytes.len() <= 256 + 256);
     }
 
     #[tokio::test]
