@@ -66,6 +66,39 @@ test('20 token-less websockets sending 60 MiB each are cut at the advertised max
   small.close();
 });
 
+test('a websocket that floods pings and never reads the pongs is cut off; the server stays small', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const clinic = await setupClinic(server);
+  const idle = memoryMiB(server.pid);
+  const ws = await rawSocket(server);
+  ws._socket.pause(); // reads nothing from now on: every pong stays with the server
+  const payload = Buffer.alloc(125, 'p');
+  let sent = 0;
+  let cut = false;
+  ws.closed.then(() => { cut = true; });
+  // Up to 64 MiB of pings, 1 MiB at a time, until the server cuts the connection.
+  while (!cut && sent < 64 * 1024 * 1024) {
+    await new Promise((resolve) => {
+      for (let i = 0; i < 8192 && ws.readyState === ws.OPEN; i += 1) ws.ping(payload);
+      sent += 8192 * 127;
+      if (ws._socket.writableLength > 0) ws._socket.once('drain', resolve); else setImmediate(resolve);
+      setTimeout(resolve, 200);
+    });
+  }
+  const closed = await Promise.race([ws.closed.then(() => true), sleep(15000).then(() => false)]);
+  assert.ok(closed, `the server kept a connection that read none of its pongs (${(sent / 1048576).toFixed(0)} MiB of pings sent)`);
+  const after = memoryMiB(server.pid);
+  const grew = after.peak - idle.now;
+  console.log(`ping flood: ${(sent / 1048576).toFixed(1)} MiB of pings, server peak +${grew.toFixed(1)} MiB`);
+  assert.ok(grew < 32, `the server grew by ${grew.toFixed(1)} MiB holding pongs`);
+
+  // Everyone else is served as before.
+  const screen = await server.connect(clinic.a.token);
+  assert.ok(screen.connected);
+  screen.close();
+});
+
 test('hundreds of sockets that connect and drop leave fila_sockets_connected at the truth', async (t) => {
   const server = await startServer();
   t.after(() => server.stop());

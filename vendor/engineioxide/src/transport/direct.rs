@@ -37,6 +37,9 @@ type Sink = Pin<Box<dyn AsyncWrite + Send>>;
 
 /// Largest scratch buffer kept between frames, per thread.
 const SCRATCH_KEEP: usize = 64 * 1024;
+/// Most bytes waiting for the peer when the websocket layer writes a frame of its own (a pong,
+/// a close reply): a peer that sends pings and never reads the pongs is cut off here.
+const RAW_PENDING_LIMIT: usize = 256 * 1024;
 /// How long a closed session's last frames may wait for a peer that does not read before
 /// the connection is dropped with them.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -194,6 +197,9 @@ impl DirectWriter {
 
     /// Writes bytes that are already framed (the websocket layer's own control frames).
     pub(crate) fn write_raw(self: &std::sync::Arc<Self>, bytes: &[u8]) -> Result<(), WriteError> {
+        if self.lock().pending.len() > RAW_PENDING_LIMIT {
+            return Err(WriteError::Full);
+        }
         self.write_with(true, |out| out.extend_from_slice(bytes))
     }
 
@@ -451,7 +457,8 @@ impl<R: Unpin> AsyncWrite for ReadSide<R> {
     ) -> Poll<io::Result<usize>> {
         match self.writer.write_raw(buf) {
             Ok(()) => Poll::Ready(Ok(buf.len())),
-            Err(_) => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+            Err(WriteError::Full) => Poll::Ready(Err(io::Error::other("the peer does not read"))),
+            Err(WriteError::Closed) => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
         }
     }
 
@@ -645,6 +652,33 @@ mod tests {
             .expect("the connection should end")
             .unwrap();
         assert!(bytes.len() <= 256 + 256);
+    }
+
+    #[tokio::test]
+    async fn the_websocket_layer_cannot_pile_up_frames_for_a_peer_that_does_not_read() {
+        use tokio::io::AsyncWriteExt;
+        let (server, _client) = tokio::io::duplex(1024);
+        let w = writer(8);
+        w.attach(Box::pin(server), Packet::Noop);
+        let mut side = ReadSide {
+            read: tokio::io::empty(),
+            writer: w.clone(),
+        };
+        let pong = [0x8a, 0x7d]
+            .iter()
+            .chain(&[0u8; 125])
+            .copied()
+            .collect::<Vec<_>>();
+        let mut written = 0;
+        let error = loop {
+            match side.write_all(&pong).await {
+                Ok(()) => written += pong.len(),
+                Err(error) => break error,
+            }
+            assert!(written < 2 * RAW_PENDING_LIMIT, "never cut off");
+        };
+        assert_eq!(error.to_string(), "the peer does not read");
+        assert!(written >= RAW_PENDING_LIMIT);
     }
 
     #[tokio::test]
