@@ -45,6 +45,9 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite: the one connection that write transactions take turns on (see `begin_write`).
+    /// PostgreSQL: none, writes use the pool.
+    writer: Option<AnyPool>,
     backend: Backend,
     /// The URL, for the PostgreSQL `LISTEN` connection that lives beside the pool.
     url: String,
@@ -78,23 +81,7 @@ impl Store {
             .context("parsing the database URL")?
             .disable_statement_logging();
         let pool = match backend {
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await
-            }
+            Backend::Sqlite => sqlite_pool(8).connect_with(options.clone()).await,
             Backend::Postgres => {
                 // A node that starts with the database (or while it restarts) waits for it.
                 let started = tokio::time::Instant::now();
@@ -115,12 +102,20 @@ impl Store {
             }
         }
         .context("connecting to the database")?;
-        let store = Store {
+        let mut store = Store {
             pool,
+            writer: None,
             backend,
             url: url.clone(),
         };
         store.migrate().await?;
+        if backend == Backend::Sqlite {
+            let writer = sqlite_pool(1)
+                .connect_with(options)
+                .await
+                .context("opening the SQLite writer connection")?;
+            store.writer = Some(writer);
+        }
         Ok(store)
     }
 
@@ -134,6 +129,11 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool write transactions begin on: the writer connection on SQLite, else the pool.
+    fn writer(&self) -> &AnyPool {
+        self.writer.as_ref().unwrap_or(&self.pool)
     }
 
     pub fn backend(&self) -> Backend {
@@ -150,9 +150,15 @@ impl Store {
     /// transaction never fails to upgrade); PostgreSQL locks the account row first, so two
     /// status moves of one appointment cannot both pass the transition check, and events
     /// commit in `seq` order.
+    ///
+    /// SQLite writes one transaction at a time whatever the number of connections, so its
+    /// write transactions all run on one dedicated connection and wait for it in the pool's
+    /// fair queue (first come, first served), instead of each holding a connection and polling
+    /// the file lock in SQLite's busy handler (which sleeps between tries and left writers
+    /// waiting up to a hundred milliseconds under load). Reads keep the other connections.
     pub async fn begin_write(&self, account_id: i64) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.writer().begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 accounts::lock(&mut tx, account_id).await?;
@@ -164,7 +170,7 @@ impl Store {
     /// Begins a transaction that creates an account (there is no account row to lock yet).
     pub async fn begin_create(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.writer().begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
     }
@@ -194,6 +200,27 @@ impl Store {
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
+}
+
+/// SQLite connections: WAL (readers never wait for the writer), `synchronous = NORMAL`, and a
+/// busy timeout for the writes that do not go through `begin_write` (sign-in, pruning).
+/// A connection to a local file does not go stale, so the pool does not ping it before each
+/// use (a ping is one more round trip to the connection's thread on every request).
+fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
 }
 
 /// An SQLite URL that creates the file when it is missing (`mode=rwc`), unless a mode is given.

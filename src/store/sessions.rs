@@ -52,6 +52,34 @@ pub async fn is_open(
     Ok(found.is_some())
 }
 
+/// What a request's token finds, in one query: `None` when the account has no such user, else
+/// whether the user is active and whether the session is open as [`is_open`] means it.
+pub async fn user_and_session(
+    conn: &mut AnyConnection,
+    id: &str,
+    account_id: i64,
+    user_id: i64,
+    api_key_id: Option<i64>,
+) -> sqlx::Result<Option<(bool, bool)>> {
+    let found: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT u.active, CAST(CASE WHEN EXISTS (SELECT 1 FROM sessions s \
+           LEFT JOIN api_keys k ON k.id = s.api_key_id AND k.account_id = s.account_id \
+           WHERE s.id = $1 AND s.account_id = u.account_id AND s.user_id = u.id \
+             AND s.ended_at IS NULL \
+             AND COALESCE(s.api_key_id, 0) = COALESCE(CAST($4 AS BIGINT), 0) \
+             AND (s.api_key_id IS NULL OR (k.id IS NOT NULL AND k.revoked_at IS NULL))) \
+         THEN 1 ELSE 0 END AS BIGINT) \
+         FROM users u WHERE u.id = $3 AND u.account_id = $2",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(user_id)
+    .bind(api_key_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.map(|(active, open)| (active == 1, open == 1)))
+}
+
 /// Records a refresh (kept sessions are pruned once nothing has refreshed them for long).
 pub async fn touch(conn: &mut AnyConnection, id: &str, now: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET refreshed_at = $2 WHERE id = $1")
