@@ -327,3 +327,39 @@ async fn a_burst_of_concurrent_check_ins_all_commit_each_with_one_event_in_seq_o
         assert_eq!(body, now, "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_write_waits_its_turn_while_reads_go_on() {
+    let app = TestApp::spawn().await;
+    let (account_id, _) = app.create_account("Clínica", "turn@clinica.test").await;
+    let token = app
+        .login("turn@clinica.test", crate::helpers::PASSWORD)
+        .await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+
+    // Another writer holds the account's write turn (on SQLite, the writer connection itself).
+    let held = app.store.begin_write(account_id).await.unwrap();
+    let patch = tokio::spawn(send_status(
+        app.client.clone(),
+        app.base.clone(),
+        token.clone(),
+        id,
+        "check-in",
+    ));
+    // Reads, the token check included, do not wait for the writer.
+    for _ in 0..3 {
+        let (status, now) = app.get(&format!("/api/appointments/{id}"), &token).await;
+        assert_eq!(status, StatusCode::OK, "{now}");
+        assert_eq!(now["status"]["name"], "Agendado");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!patch.is_finished(), "the write waits for the held turn");
+    held.rollback().await.unwrap();
+
+    let (status, body) = patch.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"]["name"], "Check-in");
+    let events = app.events(&token).await;
+    assert_eq!(names(&events).last().unwrap(), "appointments.checkin");
+}
