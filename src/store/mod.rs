@@ -23,16 +23,17 @@ pub mod procedures;
 pub mod reports;
 pub mod sessions;
 pub mod status_links;
+mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
-/// A transaction on either backend.
-pub type Tx = sqlx::Transaction<'static, Any>;
+pub use tx::Tx;
+use tx::Writer;
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub struct Store {
     pool: AnyPool,
     /// SQLite: the one connection that write transactions take turns on (see `begin_write`).
     /// PostgreSQL: none, writes use the pool.
-    writer: Option<AnyPool>,
+    writer: Option<Writer>,
     backend: Backend,
     /// The URL, for the PostgreSQL `LISTEN` connection that lives beside the pool.
     url: String,
@@ -110,8 +111,7 @@ impl Store {
         };
         store.migrate().await?;
         if backend == Backend::Sqlite {
-            let writer = sqlite_pool(1)
-                .connect_with(options)
+            let writer = Writer::open(options)
                 .await
                 .context("opening the SQLite writer connection")?;
             store.writer = Some(writer);
@@ -131,9 +131,12 @@ impl Store {
         &self.pool
     }
 
-    /// The pool write transactions begin on: the writer connection on SQLite, else the pool.
-    fn writer(&self) -> &AnyPool {
-        self.writer.as_ref().unwrap_or(&self.pool)
+    /// Begins an immediate transaction: on SQLite's writer connection, in its turn.
+    async fn begin_immediate(&self) -> Result<Tx, sqlx::Error> {
+        match &self.writer {
+            Some(writer) => writer.begin(SQLITE_ACQUIRE_TIMEOUT).await,
+            None => Ok(Tx::pooled(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -152,15 +155,15 @@ impl Store {
     /// commit in `seq` order.
     ///
     /// SQLite writes one transaction at a time whatever the number of connections, so its
-    /// write transactions all run on one dedicated connection and wait for it in the pool's
-    /// fair queue (first come, first served), instead of each holding a connection and polling
-    /// the file lock in SQLite's busy handler (which sleeps between tries and left writers
-    /// waiting up to a hundred milliseconds under load). Reads keep the other connections.
+    /// write transactions all run on one dedicated connection and wait for it in a fair queue
+    /// (first come, first served; see `tx::Writer`), instead of each holding a connection and
+    /// polling the file lock in SQLite's busy handler (which sleeps between tries and left
+    /// writers waiting up to a hundred milliseconds under load). Reads keep the pool.
     pub async fn begin_write(&self, account_id: i64) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.writer().begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.begin_immediate().await,
             Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Tx::pooled(self.pool.begin().await?);
                 accounts::lock(&mut tx, account_id).await?;
                 Ok(tx)
             }
@@ -170,8 +173,8 @@ impl Store {
     /// Begins a transaction that creates an account (there is no account row to lock yet).
     pub async fn begin_create(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.writer().begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.begin_immediate().await,
+            Backend::Postgres => Ok(Tx::pooled(self.pool.begin().await?)),
         }
     }
 
@@ -187,12 +190,12 @@ impl Store {
     /// transactions only read, so they never fail with a serialization error.
     pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin().await,
-            Backend::Postgres => {
+            Backend::Sqlite => Ok(Tx::pooled(self.pool.begin().await?)),
+            Backend::Postgres => Ok(Tx::pooled(
                 self.pool
                     .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
-                    .await
-            }
+                    .await?,
+            )),
         }
     }
 
@@ -202,10 +205,9 @@ impl Store {
     }
 }
 
-/// SQLite connections: WAL (readers never wait for the writer), `synchronous = NORMAL`, and a
-/// busy timeout for the writes that do not go through `begin_write` (sign-in, pruning).
-/// A connection to a local file does not go stale, so the pool does not ping it before each
-/// use (a ping is one more round trip to the connection's thread on every request).
+/// The pool of SQLite connections for reads (PRAGMAs in `tx::SQLITE_PRAGMAS`). A connection to
+/// a local file does not go stale, so the pool does not ping it before each use (a ping is one
+/// more round trip to the connection's thread on every request).
 fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections)
@@ -213,11 +215,7 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
         .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                )
-                .await?;
+                conn.execute(tx::SQLITE_PRAGMAS).await?;
                 Ok(())
             })
         })
