@@ -78,16 +78,26 @@ impl FromRequestParts<AppState> for AuthUser {
         let claims = state.tokens.verify(token)?;
         // A deactivated user's token is refused with its own message (their sessions are ended
         // too); a token for no user of the account is left to the session check ("invalid
-        // token"). A token traded for an API key lives as long as the key.
-        if claims.api_key_id.is_none() {
-            let mut conn = state.store.pool().acquire().await?;
-            let active =
-                store::accounts::is_active(&mut conn, claims.account_id, claims.sub).await?;
-            if active == Some(false) {
+        // token"). A token traded for an API key lives as long as the key. One query answers
+        // both (see `session::check`, which the socket handshake uses, for the session rule).
+        let sid = claims.sid.clone().unwrap_or_default();
+        let mut conn = state.store.pool().acquire().await?;
+        let found = store::sessions::user_and_session(
+            &mut conn,
+            &sid,
+            claims.account_id,
+            claims.sub,
+            claims.api_key_id,
+        )
+        .await?;
+        drop(conn);
+        match found {
+            Some((false, _)) if claims.api_key_id.is_none() => {
                 return Err(ApiError::Unauthorized(DEACTIVATED.into()));
             }
+            Some((_, true)) if !sid.is_empty() => {}
+            _ => return Err(TokenError::Invalid.into()),
         }
-        let sid = session::check(&state.store, &claims).await?;
         let user = AuthUser {
             user_id: claims.sub,
             account_id: claims.account_id,

@@ -159,9 +159,7 @@ impl EventLog {
     ) -> anyhow::Result<()> {
         let at = now_ms();
         for outgoing in events {
-            let seq = store::events::next_seq(&mut tx, account_id).await?;
-            store::events::insert(&mut tx, account_id, seq, outgoing.event, &outgoing.data, at)
-                .await?;
+            store::events::append(&mut tx, account_id, outgoing.event, &outgoing.data, at).await?;
         }
         if events.is_empty() {
             tx.commit().await?;

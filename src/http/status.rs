@@ -75,7 +75,8 @@ pub async fn change_status(
     let (write, doctor_busy) =
         plan(&mut tx, account, &row, to, requested_doctor, flags, now).await?;
     store::appointments::write_status(&mut tx, account, id, &write, now).await?;
-    if to == Status::Checkin && body.priority_flags.is_some() {
+    let staff_flags = to == Status::Checkin && body.priority_flags.is_some();
+    if staff_flags {
         // Flags set by staff are no longer the patient's declaration.
         store::appointments::set_flags_declared(&mut tx, account, id, false).await?;
     }
@@ -89,7 +90,15 @@ pub async fn change_status(
         api_key_id: user.api_key_id,
     };
     store::history::record(&mut tx, account, &recorded).await?;
-    let appointment = load(&mut tx, account, id).await?.view();
+    let appointment = match row.after_status_write(&write, now) {
+        Some(mut written) => {
+            if staff_flags {
+                written.flags_declared = 0;
+            }
+            written.view()
+        }
+        None => load(&mut tx, account, id).await?.view(),
+    };
     let change = StatusChange {
         from,
         to,

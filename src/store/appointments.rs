@@ -347,6 +347,23 @@ pub struct StatusWrite {
     pub called_at: Option<i64>,
 }
 
+impl AppointmentRow {
+    /// The row as `write_status` leaves it, when the write keeps the doctor (the joined doctor
+    /// name and room are then still right): saves reading the row back inside the write
+    /// transaction. `None` when the doctor changes; read the row again then.
+    pub fn after_status_write(mut self, write: &StatusWrite, now: i64) -> Option<AppointmentRow> {
+        if write.doctor_id != self.doctor_id {
+            return None;
+        }
+        self.status_id = write.status.id();
+        self.priority_flags.clone_from(&write.priority_flags);
+        self.checked_in_at = write.checked_in_at;
+        self.called_at = write.called_at;
+        self.updated_at = now;
+        Some(self)
+    }
+}
+
 pub async fn write_status(
     conn: &mut AnyConnection,
     account_id: i64,

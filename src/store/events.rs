@@ -15,8 +15,32 @@ pub struct EventRow {
 
 const COLUMNS: &str = "id, account_id, seq, event, data, at";
 
-/// Takes the account's next `seq`. On PostgreSQL this also locks the account row until commit,
-/// so events of one account commit in `seq` order.
+/// Logs one event under the account's next `seq` and answers that `seq`, in one statement: the
+/// row reads the account's counter, and the `events_advance_seq` trigger (migration 0008)
+/// moves the counter up to it. Writers of an account run one at a time
+/// (`Store::begin_write`), so events of one account commit in `seq` order; were two to read
+/// the same counter, `UNIQUE (account_id, seq)` would refuse the second.
+pub async fn append(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    event: &str,
+    data: &str,
+    at: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO events (account_id, seq, event, data, at) \
+         SELECT id, event_seq + 1, $2, $3, $4 FROM accounts WHERE id = $1 RETURNING seq",
+    )
+    .bind(account_id)
+    .bind(event)
+    .bind(data)
+    .bind(at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Takes the account's next `seq` (for [`insert`]). On PostgreSQL this also locks the account
+/// row until commit, so events of one account commit in `seq` order.
 pub async fn next_seq(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "UPDATE accounts SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",

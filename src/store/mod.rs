@@ -23,16 +23,17 @@ pub mod procedures;
 pub mod reports;
 pub mod sessions;
 pub mod status_links;
+mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
-/// A transaction on either backend.
-pub type Tx = sqlx::Transaction<'static, Any>;
+pub use tx::Tx;
+use tx::Writer;
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite: the one connection that write transactions take turns on (see `begin_write`).
+    /// PostgreSQL: none, writes use the pool.
+    writer: Option<Writer>,
     backend: Backend,
     /// The URL, for the PostgreSQL `LISTEN` connection that lives beside the pool.
     url: String,
@@ -78,23 +82,7 @@ impl Store {
             .context("parsing the database URL")?
             .disable_statement_logging();
         let pool = match backend {
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await
-            }
+            Backend::Sqlite => sqlite_pool(8).connect_with(options.clone()).await,
             Backend::Postgres => {
                 // A node that starts with the database (or while it restarts) waits for it.
                 let started = tokio::time::Instant::now();
@@ -115,12 +103,19 @@ impl Store {
             }
         }
         .context("connecting to the database")?;
-        let store = Store {
+        let mut store = Store {
             pool,
+            writer: None,
             backend,
             url: url.clone(),
         };
         store.migrate().await?;
+        if backend == Backend::Sqlite {
+            let writer = Writer::open(options)
+                .await
+                .context("opening the SQLite writer connection")?;
+            store.writer = Some(writer);
+        }
         Ok(store)
     }
 
@@ -134,6 +129,14 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Begins an immediate transaction: on SQLite's writer connection, in its turn.
+    async fn begin_immediate(&self) -> Result<Tx, sqlx::Error> {
+        match &self.writer {
+            Some(writer) => writer.begin(SQLITE_ACQUIRE_TIMEOUT).await,
+            None => Ok(Tx::pooled(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -150,11 +153,17 @@ impl Store {
     /// transaction never fails to upgrade); PostgreSQL locks the account row first, so two
     /// status moves of one appointment cannot both pass the transition check, and events
     /// commit in `seq` order.
+    ///
+    /// SQLite writes one transaction at a time whatever the number of connections, so its
+    /// write transactions all run on one dedicated connection and wait for it in a fair queue
+    /// (first come, first served; see `tx::Writer`), instead of each holding a connection and
+    /// polling the file lock in SQLite's busy handler (which sleeps between tries and left
+    /// writers waiting up to a hundred milliseconds under load). Reads keep the pool.
     pub async fn begin_write(&self, account_id: i64) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => self.begin_immediate().await,
             Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Tx::pooled(self.pool.begin().await?);
                 accounts::lock(&mut tx, account_id).await?;
                 Ok(tx)
             }
@@ -164,8 +173,8 @@ impl Store {
     /// Begins a transaction that creates an account (there is no account row to lock yet).
     pub async fn begin_create(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.begin_immediate().await,
+            Backend::Postgres => Ok(Tx::pooled(self.pool.begin().await?)),
         }
     }
 
@@ -181,12 +190,12 @@ impl Store {
     /// transactions only read, so they never fail with a serialization error.
     pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin().await,
-            Backend::Postgres => {
+            Backend::Sqlite => Ok(Tx::pooled(self.pool.begin().await?)),
+            Backend::Postgres => Ok(Tx::pooled(
                 self.pool
                     .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
-                    .await
-            }
+                    .await?,
+            )),
         }
     }
 
@@ -194,6 +203,22 @@ impl Store {
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
+}
+
+/// The pool of SQLite connections for reads (PRAGMAs in `tx::SQLITE_PRAGMAS`). A connection to
+/// a local file does not go stale, so the pool does not ping it before each use (a ping is one
+/// more round trip to the connection's thread on every request).
+fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(tx::SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        })
 }
 
 /// An SQLite URL that creates the file when it is missing (`mode=rwc`), unless a mode is given.

@@ -35,13 +35,29 @@ pub async fn is_open(
     user_id: i64,
     api_key_id: Option<i64>,
 ) -> sqlx::Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT s.user_id FROM sessions s \
-         JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id \
-         LEFT JOIN api_keys k ON k.id = s.api_key_id AND k.account_id = s.account_id \
-         WHERE s.id = $1 AND s.account_id = $2 AND s.user_id = $3 AND s.ended_at IS NULL \
-           AND COALESCE(s.api_key_id, 0) = COALESCE(CAST($4 AS BIGINT), 0) \
-           AND (s.api_key_id IS NULL OR (k.id IS NOT NULL AND k.revoked_at IS NULL))",
+    let found = user_and_session(conn, id, account_id, user_id, api_key_id).await?;
+    Ok(found.is_some_and(|(_, open)| open))
+}
+
+/// What a request's token finds, in one query: `None` when the account has no such user; else
+/// whether the user is active, and whether the session is open for exactly this user, account
+/// and key (not ended; its key, if any, the account's and not revoked).
+pub async fn user_and_session(
+    conn: &mut AnyConnection,
+    id: &str,
+    account_id: i64,
+    user_id: i64,
+    api_key_id: Option<i64>,
+) -> sqlx::Result<Option<(bool, bool)>> {
+    let found: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT u.active, CAST(CASE WHEN EXISTS (SELECT 1 FROM sessions s \
+           LEFT JOIN api_keys k ON k.id = s.api_key_id AND k.account_id = s.account_id \
+           WHERE s.id = $1 AND s.account_id = u.account_id AND s.user_id = u.id \
+             AND s.ended_at IS NULL \
+             AND COALESCE(s.api_key_id, 0) = COALESCE(CAST($4 AS BIGINT), 0) \
+             AND (s.api_key_id IS NULL OR (k.id IS NOT NULL AND k.revoked_at IS NULL))) \
+         THEN 1 ELSE 0 END AS BIGINT) \
+         FROM users u WHERE u.id = $3 AND u.account_id = $2",
     )
     .bind(id)
     .bind(account_id)
@@ -49,7 +65,7 @@ pub async fn is_open(
     .bind(api_key_id)
     .fetch_optional(conn)
     .await?;
-    Ok(found.is_some())
+    Ok(found.map(|(active, open)| (active == 1, open == 1)))
 }
 
 /// Records a refresh (kept sessions are pruned once nothing has refreshed them for long).

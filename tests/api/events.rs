@@ -97,3 +97,35 @@ async fn a_since_older_than_the_log_keeps_is_410() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body[0]["seq"], 4);
 }
+
+#[tokio::test]
+async fn a_write_dropped_before_commit_logs_nothing_and_frees_the_next_write() {
+    let app = TestApp::spawn().await;
+    let (account_id, _) = app.create_account("Drop", "drop@clinica.test").await;
+    let token = app.login("drop@clinica.test", PASSWORD).await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+    let before = app.events(&token).await;
+
+    // A handler that fails (or whose client goes away) drops its transaction unfinished.
+    let mut tx = app.store.begin_write(account_id).await.unwrap();
+    let seq = fila::store::events::append(&mut tx, account_id, "doctors.deleted", "{}", 0)
+        .await
+        .unwrap();
+    assert_eq!(seq, before.len() as i64 + 1);
+    drop(tx);
+
+    // The next write gets its turn at once, and the dropped row and its seq are gone.
+    let (status, body) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        app.set_status(&token, id, "check-in"),
+    )
+    .await
+    .expect("the next write is not kept waiting");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after = app.events(&token).await;
+    assert_eq!(after.len(), before.len() + 1);
+    let last = after.last().unwrap();
+    assert_eq!(last["event"], "appointments.checkin");
+    assert_eq!(last["seq"], seq, "the rolled-back seq is taken again");
+}

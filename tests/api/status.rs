@@ -225,3 +225,141 @@ async fn concurrent_moves_of_one_appointment_never_both_pass_the_transition_chec
         }
     }
 }
+
+/// Sends one status change without borrowing the app (for spawned tasks).
+async fn send_status(
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    id: i64,
+    action: &'static str,
+) -> (StatusCode, serde_json::Value) {
+    let response = client
+        .patch(format!("{base}/api/appointments/{id}/status"))
+        .bearer_auth(token)
+        .json(&json!({ "action": action }))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_burst_of_concurrent_check_ins_all_commit_each_with_one_event_in_seq_order() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("burst@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let mut ids = Vec::new();
+    for _ in 0..24 {
+        ids.push(app.book(&token, &clinic).await["id"].as_i64().unwrap());
+    }
+    let last_seq = app.events(&token).await.last().unwrap()["seq"]
+        .as_i64()
+        .unwrap();
+    // Every appointment is checked in by one task, and refused a move the table forbids by
+    // another, all at once; a refused request must not take a neighbour's change with it.
+    let mut tasks = Vec::new();
+    for &id in &ids {
+        for action in ["check-in", "finalizado"] {
+            let call = send_status(
+                app.client.clone(),
+                app.base.clone(),
+                token.clone(),
+                id,
+                action,
+            );
+            tasks.push((id, action, tokio::spawn(call)));
+        }
+    }
+    tasks.push((
+        0,
+        "check-in",
+        tokio::spawn(send_status(
+            app.client.clone(),
+            app.base.clone(),
+            token.clone(),
+            i64::MAX,
+            "check-in",
+        )),
+    ));
+    let mut answered = Vec::new();
+    for (id, action, task) in tasks {
+        let (status, body) = task.await.unwrap();
+        match (id, action) {
+            (0, _) => assert_eq!(status, StatusCode::NOT_FOUND, "{body}"),
+            (_, "check-in") => {
+                assert_eq!(status, StatusCode::OK, "{id}: {body}");
+                assert_eq!(body["status"]["name"], "Check-in", "{id}");
+                assert!(body["checkedInAt"].is_string(), "{id}: {body}");
+                answered.push((id, body));
+            }
+            _ => assert_eq!(status, StatusCode::CONFLICT, "{id}: {body}"),
+        }
+    }
+
+    let events: Vec<_> = app
+        .events(&token)
+        .await
+        .into_iter()
+        .filter(|e| e["seq"].as_i64().unwrap() > last_seq)
+        .collect();
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    let expected: Vec<i64> = (last_seq + 1..=last_seq + ids.len() as i64).collect();
+    assert_eq!(
+        seqs, expected,
+        "one event per check-in, in seq order, no gap"
+    );
+    assert!(
+        names(&events).iter().all(|n| n == "appointments.checkin"),
+        "{events:?}"
+    );
+    let mut checked_in: Vec<i64> = events
+        .iter()
+        .map(|e| e["data"]["id"].as_i64().unwrap())
+        .collect();
+    checked_in.sort_unstable();
+    assert_eq!(checked_in, ids, "each appointment's event exactly once");
+    // Each answer is the appointment as committed.
+    for (id, body) in answered {
+        let (_, now) = app.get(&format!("/api/appointments/{id}"), &token).await;
+        assert_eq!(now["status"]["name"], "Check-in", "{id}");
+        assert_eq!(body, now, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn a_write_waits_its_turn_while_reads_go_on() {
+    let app = TestApp::spawn().await;
+    let (account_id, _) = app.create_account("Clínica", "turn@clinica.test").await;
+    let token = app
+        .login("turn@clinica.test", crate::helpers::PASSWORD)
+        .await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+
+    // Another writer holds the account's write turn (on SQLite, the writer connection itself).
+    let held = app.store.begin_write(account_id).await.unwrap();
+    let patch = tokio::spawn(send_status(
+        app.client.clone(),
+        app.base.clone(),
+        token.clone(),
+        id,
+        "check-in",
+    ));
+    // Reads, the token check included, do not wait for the writer.
+    for _ in 0..3 {
+        let (status, now) = app.get(&format!("/api/appointments/{id}"), &token).await;
+        assert_eq!(status, StatusCode::OK, "{now}");
+        assert_eq!(now["status"]["name"], "Agendado");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!patch.is_finished(), "the write waits for the held turn");
+    held.rollback().await.unwrap();
+
+    let (status, body) = patch.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"]["name"], "Check-in");
+    let events = app.events(&token).await;
+    assert_eq!(names(&events).last().unwrap(), "appointments.checkin");
+}
