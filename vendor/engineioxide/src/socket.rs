@@ -202,10 +202,31 @@ pub(crate) enum Outbox {
         /// Uses a [`watch`](tokio::sync::watch) channel so only the latest volatile
         /// message is retained; subsequent volatile sends overwrite the previous one.
         volatile_tx: watch::Sender<Option<PacketBuf>>,
+        /// Set once the session is upgraded to a websocket: packets are written directly
+        /// from then on (see [`Socket::switch_to_direct`]).
+        upgraded: std::sync::OnceLock<Arc<DirectWriter>>,
     },
     /// A session opened as a websocket: packets are framed and written to the connection by
     /// the caller (see [`DirectWriter`]).
     Direct(Arc<DirectWriter>),
+}
+
+/// A permit on a direct writer, if it has room.
+fn direct_permit(writer: &Arc<DirectWriter>) -> Result<PermitInner<'_>, TrySendError<()>> {
+    match writer.check() {
+        Ok(()) => Ok(PermitInner::Direct(writer)),
+        Err(WriteError::Full) => Err(TrySendError::Full(())),
+        Err(WriteError::Closed) => Err(TrySendError::Closed(())),
+    }
+}
+
+/// Where a packet goes now: [`Outbox`] with an upgrade's switch resolved.
+enum Route<'a> {
+    Channel {
+        tx: &'a mpsc::Sender<PacketBuf>,
+        volatile_tx: &'a watch::Sender<Option<PacketBuf>>,
+    },
+    Direct(&'a Arc<DirectWriter>),
 }
 
 /// A [`Socket`] represents a client connection to the server.
@@ -301,6 +322,7 @@ where
                     Outbox::Channel {
                         tx: internal_tx,
                         volatile_tx,
+                        upgraded: std::sync::OnceLock::new(),
                     },
                     Some(Mutex::new(InternalRx::new(internal_rx, volatile_rx))),
                 )
@@ -334,30 +356,75 @@ where
         #[cfg(feature = "tracing")]
         tracing::debug!(?packet, "sending packet");
 
-        match &self.outbox {
-            Outbox::Channel { tx, .. } => tx.try_send(smallvec![packet]).map_err(|p| match p {
-                TrySendError::Full(mut p) => TrySendError::Full(p.pop().unwrap()),
-                TrySendError::Closed(mut p) => TrySendError::Closed(p.pop().unwrap()),
-            }),
-            Outbox::Direct(writer) => {
-                // Checked first so that the packet can be handed back on failure.
-                match writer.check() {
-                    Ok(()) => {
-                        writer.write([packet], true).ok();
-                        Ok(())
-                    }
-                    Err(WriteError::Full) => Err(TrySendError::Full(packet)),
-                    Err(WriteError::Closed) => Err(TrySendError::Closed(packet)),
+        let write_direct = |writer: &Arc<DirectWriter>, packet| {
+            // Checked first so that the packet can be handed back on failure.
+            match writer.check() {
+                Ok(()) => {
+                    writer.write([packet], true).ok();
+                    Ok(())
                 }
+                Err(WriteError::Full) => Err(TrySendError::Full(packet)),
+                Err(WriteError::Closed) => Err(TrySendError::Closed(packet)),
             }
+        };
+        match self.route() {
+            Route::Direct(writer) => write_direct(writer, packet),
+            Route::Channel { tx, .. } => match tx.try_send(smallvec![packet]) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(mut p)) => Err(TrySendError::Full(p.pop().unwrap())),
+                // Closed by a switch to direct writes that happened meanwhile.
+                Err(TrySendError::Closed(mut p)) => match self.route() {
+                    Route::Direct(writer) => write_direct(writer, p.pop().unwrap()),
+                    Route::Channel { .. } => Err(TrySendError::Closed(p.pop().unwrap())),
+                },
+            },
         }
     }
 
-    /// The channel of a session opened by polling.
-    pub(crate) fn channel_tx(&self) -> Option<&mpsc::Sender<PacketBuf>> {
+    /// Where a packet goes now.
+    fn route(&self) -> Route<'_> {
         match &self.outbox {
-            Outbox::Channel { tx, .. } => Some(tx),
-            Outbox::Direct(_) => None,
+            Outbox::Direct(writer) => Route::Direct(writer),
+            Outbox::Channel {
+                tx,
+                volatile_tx,
+                upgraded,
+            } => match upgraded.get() {
+                Some(writer) => Route::Direct(writer),
+                None => Route::Channel { tx, volatile_tx },
+            },
+        }
+    }
+
+    /// The end of an upgrade from polling: from now on packets are written directly to the
+    /// websocket. Those still queued in the channel (or sent by a permit taken before the
+    /// switch) go out first, then what was written meanwhile.
+    pub(crate) async fn switch_to_direct(&self, writer: Arc<DirectWriter>) {
+        let (Outbox::Channel { upgraded, .. }, Some(internal_rx)) =
+            (&self.outbox, self.internal_rx.as_ref())
+        else {
+            return;
+        };
+        writer.hold();
+        if upgraded.set(writer.clone()).is_err() {
+            return;
+        }
+        let mut internal_rx = internal_rx.lock().await;
+        let internal_rx = &mut *internal_rx;
+        // No new packet enters the channel; those of permits already taken still do.
+        internal_rx.buffered_rx.close();
+        let mut queued: Vec<PacketBuf> = internal_rx.peeked_packet.take().into_iter().collect();
+        while let Some(packets) = internal_rx.buffered_rx.recv().await {
+            queued.push(packets);
+        }
+        writer.release(queued);
+    }
+
+    /// The channel of a session opened by polling (not yet switched to direct writes).
+    pub(crate) fn channel_tx(&self) -> Option<&mpsc::Sender<PacketBuf>> {
+        match self.route() {
+            Route::Channel { tx, .. } => Some(tx),
+            Route::Direct(_) => None,
         }
     }
 
@@ -371,7 +438,7 @@ where
 
     /// Stops the outgoing side once the session is closed: no packet is accepted any more.
     pub(crate) fn close_outbox(&self) {
-        if let Outbox::Direct(writer) = &self.outbox {
+        if let Route::Direct(writer) = self.route() {
             writer.close();
         }
     }
@@ -519,12 +586,16 @@ where
     /// If the socket is closed, the function will return a [`TrySendError::Closed`] error.
     #[inline]
     pub fn reserve(&self) -> Result<Permit<'_>, TrySendError<()>> {
-        let inner = match &self.outbox {
-            Outbox::Channel { tx, .. } => PermitInner::Channel(tx.try_reserve()?),
-            Outbox::Direct(writer) => match writer.check() {
-                Ok(()) => PermitInner::Direct(writer),
-                Err(WriteError::Full) => return Err(TrySendError::Full(())),
-                Err(WriteError::Closed) => return Err(TrySendError::Closed(())),
+        let inner = match self.route() {
+            Route::Direct(writer) => direct_permit(writer)?,
+            Route::Channel { tx, .. } => match tx.try_reserve() {
+                Ok(permit) => PermitInner::Channel(permit),
+                // Closed by a switch to direct writes that happened meanwhile.
+                Err(TrySendError::Closed(())) => match self.route() {
+                    Route::Direct(writer) => direct_permit(writer)?,
+                    Route::Channel { .. } => return Err(TrySendError::Closed(())),
+                },
+                Err(error) => return Err(error),
             },
         };
         Ok(Permit { inner })
@@ -557,18 +628,18 @@ where
     /// Returns true if the socket is closed
     /// It means that no more packets can be sent to the client
     pub fn is_closed(&self) -> bool {
-        match &self.outbox {
-            Outbox::Channel { tx, .. } => tx.is_closed(),
-            Outbox::Direct(writer) => writer.is_closed(),
+        match self.route() {
+            Route::Channel { tx, .. } => tx.is_closed(),
+            Route::Direct(writer) => writer.is_closed(),
         }
     }
 
     /// Wait for the socket to be fully closed
     pub async fn closed(&self) {
-        match &self.outbox {
-            Outbox::Channel { tx, .. } => tx.closed().await,
+        match self.route() {
+            Route::Channel { tx, .. } => tx.closed().await,
             // Closing a session cancels the token after closing the writer.
-            Outbox::Direct(_) => self.cancellation_token.cancelled().await,
+            Route::Direct(_) => self.cancellation_token.cancelled().await,
         }
     }
 
@@ -637,12 +708,10 @@ where
     }
 
     pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
-        match &self.outbox {
-            Outbox::Channel { volatile_tx, .. } => volatile_tx.send(Some(packets)).is_ok(),
+        match self.route() {
+            Route::Channel { volatile_tx, .. } => volatile_tx.send(Some(packets)).is_ok(),
             // Dropped rather than queued behind packets the client has not read yet.
-            Outbox::Direct(writer) => {
-                !writer.is_backed_up() && writer.write(packets, false).is_ok()
-            }
+            Route::Direct(writer) => !writer.is_backed_up() && writer.write(packets, false).is_ok(),
         }
     }
 }
@@ -717,6 +786,7 @@ where
             outbox: Outbox::Channel {
                 tx: internal_tx,
                 volatile_tx,
+                upgraded: std::sync::OnceLock::new(),
             },
 
             heartbeat_rx: Mutex::new(heartbeat_rx),

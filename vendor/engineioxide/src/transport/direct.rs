@@ -25,7 +25,7 @@ use std::{
 };
 
 use bytes::{Buf, BytesMut};
-use engineioxide_core::{Packet, ProtocolVersion};
+use engineioxide_core::{Packet, PacketBuf, ProtocolVersion};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::protocol::frame::{
     FrameHeader,
@@ -106,6 +106,9 @@ struct State {
     corked: bool,
     /// The flush task's waker, to end it when the connection is dropped.
     flush_waker: Option<Waker>,
+    /// While a session upgraded from polling switches to this writer: the frames written
+    /// meanwhile, to go out after the packets still queued in its channel.
+    held: Option<BytesMut>,
     /// Where flush tasks run; set when the connection is attached.
     runtime: Option<tokio::runtime::Handle>,
 }
@@ -124,6 +127,7 @@ impl DirectWriter {
                 shutdown_when_flushed: false,
                 corked: false,
                 flush_waker: None,
+                held: None,
                 runtime: None,
             }),
         }
@@ -215,6 +219,16 @@ impl DirectWriter {
         if !reserved && state.pending_frames >= state.max_frames {
             return Err(WriteError::Full);
         }
+        if let Some(held) = state.held.as_mut() {
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                scratch.clear();
+                fill(&mut scratch);
+                held.extend_from_slice(&scratch);
+            });
+            state.pending_frames += 1;
+            return Ok(());
+        }
         if !state.corked && state.sink.is_some() {
             let joined = BATCH
                 .try_with(|corked| corked.borrow_mut().0.push(self.clone()))
@@ -245,6 +259,36 @@ impl DirectWriter {
             self.flush_now(&mut state);
         }
         Ok(())
+    }
+
+    /// Holds back what is written from now on, until [`Self::release`].
+    pub(crate) fn hold(&self) {
+        let mut state = self.lock();
+        if state.held.is_none() {
+            state.held = Some(BytesMut::new());
+        }
+    }
+
+    /// Writes `first` (the packets that were queued before the switch), then what was held
+    /// since [`Self::hold`], and writes directly from then on.
+    pub(crate) fn release(self: &std::sync::Arc<Self>, first: Vec<PacketBuf>) {
+        let mut state = self.lock();
+        let held = state.held.take().unwrap_or_default();
+        if state.closed {
+            return;
+        }
+        let mut head = Vec::new();
+        for packets in first {
+            for packet in packets {
+                encode(&mut head, packet, self.protocol);
+            }
+            state.pending_frames += 1;
+        }
+        state.pending.extend_from_slice(&head);
+        state.pending.extend_from_slice(&held);
+        if !state.flushing && !state.corked {
+            self.flush_now(&mut state);
+        }
     }
 
     /// The end of a [`batch`]: writes what it held.
@@ -561,6 +605,27 @@ mod tests {
             .expect("the held frame should arrive")
             .unwrap();
         assert_eq!(&bytes, b"\x81\x024c");
+    }
+
+    #[tokio::test]
+    async fn a_switch_writes_the_queued_packets_before_the_held_ones() {
+        let (server, client) = tokio::io::duplex(64 * 1024);
+        let mut client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let w = writer(16);
+        w.attach(Box::pin(server), Packet::Noop);
+        w.hold();
+        w.write([Packet::Message(Str::from("after"))], false)
+            .unwrap();
+        assert!(!w.is_backed_up(), "held apart from what is pending");
+        w.release(vec![
+            smallvec::smallvec![Packet::Message(Str::from("queued 1"))],
+            smallvec::smallvec![Packet::Message(Str::from("queued 2"))],
+        ]);
+        w.write([Packet::Message(Str::from("direct"))], false)
+            .unwrap();
+        for expected in ["4queued 1", "4queued 2", "4after", "4direct"] {
+            assert_eq!(next_text(&mut client).await, expected);
+        }
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use futures_util::{SinkExt, Stream, StreamExt, TryStreamExt, stream::SplitSink};
+use futures_util::{SinkExt, Stream, StreamExt, TryStreamExt};
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
 use smallvec::smallvec;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -28,8 +28,10 @@ use crate::{
     engine::EngineIo,
     errors::Error,
     handler::EngineIoHandler,
-    socket::InternalRx,
-    transport::{direct::ReadSide, make_open_packet},
+    transport::{
+        direct::{DirectWriter, ReadSide},
+        make_open_packet,
+    },
 };
 
 /// Create a response for websocket upgrade
@@ -127,14 +129,29 @@ where
     let Some(sid) = sid else {
         return on_init_direct(engine, conn, protocol, req_data, ws_config).await;
     };
-    let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
-    let (socket, ws) = match engine.get_socket(sid) {
+    let (socket, ws, writer) = match engine.get_socket(sid) {
         None => return Err(Error::UnknownSessionID(sid)),
         Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
         Some(socket) => {
-            let mut ws = ws_init().await;
+            // The upgrade's own frames, and every packet once it is done, are written
+            // directly, as for a session opened as a websocket.
+            let writer = Arc::new(DirectWriter::new(
+                socket.protocol,
+                engine.config.max_buffer_size,
+            ));
+            let (read, write) = tokio::io::split(conn);
+            writer.attach(Box::pin(write), Packet::Noop);
+            let mut ws = WebSocketStream::from_raw_socket(
+                ReadSide {
+                    read,
+                    writer: writer.clone(),
+                },
+                Role::Server,
+                Some(ws_config),
+            )
+            .await;
 
-            let upgrade_fut = upgrade_handshake::<H, S>(&socket, &mut ws);
+            let upgrade_fut = upgrade_handshake::<H, _>(&socket, &mut ws);
             match tokio::time::timeout(engine.config.upgrade_timeout, upgrade_fut)
                 .with_cancellation_token(&socket.cancellation_token)
                 .await
@@ -152,16 +169,12 @@ where
                     return Err(Error::Upgrade);
                 }
             }
-            (socket, ws)
+            (socket, ws, writer)
         }
     };
-    let (tx, rx) = ws.split();
-
-    // Pipe between websocket and internal socket channel.
-    tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
-
-    // pipe between internal socket channel and websocket
-    read_until_closed(&engine, rx, &socket).await;
+    // What is still queued for polling goes out first, then everything is written directly.
+    socket.switch_to_direct(writer).await;
+    read_until_closed(&engine, ws, &socket).await;
     Ok(())
 }
 
@@ -290,111 +303,6 @@ where
     Ok(())
 }
 
-/// Forwards all packets waiting to be sent to the websocket
-///
-/// The websocket stream is flushed only when the internal channel is drained
-async fn forward_to_socket<H: EngineIoHandler, S>(
-    socket: Arc<Socket<H::Data>>,
-    mut tx: SplitSink<WebSocketStream<S>, Message>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    // Only a session opened by polling has a channel to forward.
-    let Some(internal_rx) = socket.internal_rx.as_ref() else {
-        return;
-    };
-    // A polling request that was in progress during the upgrade may still hold the lock.
-    let lock = internal_rx.lock();
-    let Some(mut internal_rx) = lock
-        .with_cancellation_token(&socket.cancellation_token)
-        .await
-    else {
-        #[cfg(feature = "tracing")]
-        tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
-        return;
-    };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
-
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
-                };
-                if let Err(_e) = res {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
-                }
-            };
-        }
-
-    // Forward buffered packets until the channel is closed or the session is cancelled.
-    loop {
-        tokio::select! {
-            biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
-            }
-            _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
-            },
-        }
-
-        #[cfg(feature = "tracing")]
-        tracing::trace!(sid = %socket.id, "ws flush");
-        tx.flush().await.ok();
-    }
-
-    #[cfg(feature = "tracing")]
-    tracing::trace!(sid = %socket.id, "ws closing flush");
-
-    tx.flush().await.ok();
-    tx.close().await.ok();
-}
 /// Upgrade a session from a polling request to a websocket request.
 ///
 /// Before upgrading the session the server should send a NOOP packet to any pending polling request.
@@ -500,24 +408,12 @@ fn ws_bytes_to_str(bytes: tungstenite::Utf8Bytes) -> Str {
 mod tests {
     use std::time::Duration;
 
-    use bytes::Bytes;
-    use futures_util::StreamExt;
     use http::Request;
-    use tokio::io::DuplexStream;
+    use tokio_tungstenite::tungstenite::Message;
 
     use super::*;
 
     const TIMEOUT: Duration = Duration::from_secs(1);
-
-    #[derive(Debug)]
-    struct StubHandler;
-    impl EngineIoHandler for StubHandler {
-        type Data = ();
-        fn on_connect(self: Arc<Self>, _: Arc<Socket<()>>) {}
-        fn on_disconnect(&self, _: Arc<Socket<()>>, _: DisconnectReason) {}
-        fn on_message(self: &Arc<Self>, _: Str, _: Arc<Socket<()>>) {}
-        fn on_binary(self: &Arc<Self>, _: Bytes, _: Arc<Socket<()>>) {}
-    }
 
     fn socket() -> Arc<Socket<()>> {
         Arc::new(Socket::new(
@@ -530,50 +426,45 @@ mod tests {
         ))
     }
 
-    async fn ws_pair() -> (WebSocketStream<DuplexStream>, WebSocketStream<DuplexStream>) {
-        let (server, client) = tokio::io::duplex(1024);
-        (
-            WebSocketStream::from_raw_socket(server, Role::Server, None).await,
-            WebSocketStream::from_raw_socket(client, Role::Client, None).await,
-        )
+    async fn next_text(client: &mut WebSocketStream<tokio::io::DuplexStream>) -> String {
+        match tokio::time::timeout(TIMEOUT, client.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => text.to_string(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
     }
 
-    /// A polling request can still hold the lock at the end of an upgrade.
+    /// An upgraded session: what polling had not taken yet goes out first, a permit taken
+    /// before the switch still lands in order, and everything after is written directly.
     #[tokio::test]
-    async fn writer_waits_for_the_lock_of_a_polling_request() {
+    async fn an_upgrade_switches_to_direct_writes_in_order() {
         let socket = socket();
-        let (server, mut client) = ws_pair().await;
-        let (tx, _rx) = server.split();
+        socket.emit("queued 1").unwrap();
+        socket.emit("queued 2").unwrap();
+        let permit = socket.reserve().unwrap();
 
-        let polling = socket.internal_rx.as_ref().unwrap().lock().await;
-        let writer = tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
+        let (server, client) = tokio::io::duplex(64 * 1024);
+        let mut client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let writer = Arc::new(DirectWriter::new(ProtocolVersion::V4, 16));
+        writer.attach(Box::pin(server), Packet::Noop);
+
+        let switch = tokio::spawn({
+            let socket = socket.clone();
+            async move { socket.switch_to_direct(writer).await }
+        });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!writer.is_finished(), "the writer should wait for the lock");
-
-        drop(polling);
-        socket.emit(Str::from("hello")).unwrap();
-        let msg = tokio::time::timeout(TIMEOUT, client.next())
+        assert!(!switch.is_finished(), "the switch waits for the permit");
+        // Sent while the switch waits: held until the queue is out.
+        socket.emit("during").unwrap();
+        permit.emit(Str::from("permit"));
+        tokio::time::timeout(TIMEOUT, switch)
             .await
-            .expect("the writer should send the packet")
             .unwrap()
             .unwrap();
-        assert_eq!(msg, Message::text("4hello"));
-    }
+        socket.emit("after").unwrap();
 
-    #[tokio::test]
-    async fn writer_waiting_for_the_lock_stops_with_the_session() {
-        let socket = socket();
-        let (server, _client) = ws_pair().await;
-        let (tx, _rx) = server.split();
-
-        let _polling = socket.internal_rx.as_ref().unwrap().lock().await;
-        let writer = tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-
-        socket.cancellation_token.cancel();
-        tokio::time::timeout(TIMEOUT, writer)
-            .await
-            .expect("the writer should stop")
-            .unwrap();
+        for expected in ["4queued 1", "4queued 2", "4permit", "4during", "4after"] {
+            assert_eq!(next_text(&mut client).await, expected);
+        }
+        assert!(socket.channel_tx().is_none(), "no channel once upgraded");
     }
 }
