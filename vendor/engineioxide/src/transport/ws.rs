@@ -349,7 +349,7 @@ where
         // Only a session opened by polling can be upgraded.
         return Err(Error::Upgrade);
     };
-    tx.send(smallvec![Packet::Noop])
+    tx.send(Box::new(smallvec![Packet::Noop]))
         .await
         .map_err(|_| Error::Upgrade)?;
 
