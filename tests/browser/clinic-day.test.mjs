@@ -416,6 +416,10 @@ test('at 390 and 768 px the menu reaches every screen, nothing overflows, and ta
       await phone.click(`[data-testid="nav-menu"] a:has-text("${label}")`);
       await phone.waitForURL((url) => url.pathname === pathname);
       await phone.waitForSelector('[data-testid="nav-menu"]', { state: 'detached' });
+      // The new screen may still be loading its code: give its heading a moment to replace
+      // the previous screen's, then check it.
+      await phone.waitForFunction((source) => new RegExp(source).test(document.querySelector('main h1')?.textContent ?? ''),
+        heading.source, { timeout: 5000 }).catch(() => {});
       assert.match(await phone.textContent('main h1'), heading);
       await phone.waitForSelector(loaded, { state: 'attached', timeout: 10_000 });
       await phone.waitForTimeout(150);
