@@ -420,6 +420,10 @@ where
             queued.push(*packets);
         }
         writer.release(queued);
+        // Closed before the switch: the close went to the channel, so close the writer too.
+        if self.cancellation_token.is_cancelled() {
+            writer.close();
+        }
     }
 
     /// The channel of a session opened by polling (not yet switched to direct writes).
