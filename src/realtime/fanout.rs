@@ -36,12 +36,10 @@ pub struct Parts {
 }
 
 impl Default for Parts {
-    /// One part per worker thread of the runtime (`TOKIO_WORKER_THREADS`, or one per core).
+    /// One part per worker thread of the runtime it is made in (one when made outside one).
     fn default() -> Self {
-        let workers = std::env::var("TOKIO_WORKER_THREADS")
-            .ok()
-            .and_then(|value| value.trim().parse::<usize>().ok())
-            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        let workers = tokio::runtime::Handle::try_current()
+            .map(|runtime| runtime.metrics().num_workers())
             .unwrap_or(1);
         Parts::new(workers)
     }
