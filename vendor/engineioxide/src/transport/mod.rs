@@ -6,6 +6,7 @@ use crate::config::EngineIoConfig;
 
 pub(crate) mod direct;
 pub mod polling;
+pub(crate) mod read_side;
 pub mod ws;
 
 fn make_open_packet(transport: TransportType, id: Sid, config: &EngineIoConfig) -> OpenPacket {

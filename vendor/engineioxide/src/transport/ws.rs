@@ -28,10 +28,7 @@ use crate::{
     engine::EngineIo,
     errors::Error,
     handler::EngineIoHandler,
-    transport::{
-        direct::{DirectWriter, ReadSide},
-        make_open_packet,
-    },
+    transport::{direct::DirectWriter, make_open_packet, read_side::ReadSide},
 };
 
 /// Create a response for websocket upgrade
