@@ -290,8 +290,10 @@ test('/fila?medico= is one doctor’s queue: Chamar próximo calls the first by 
   assert.equal((await api.get(`/api/appointments/${extra.id}`)).status.name, 'Check-in');
   await api.status(extra.id, 'cancelado');
 
-  // "Todos os médicos" shows everyone again.
+  // "Todos os médicos" shows everyone again. A plain /fila first brings back the doctor kept
+  // in this browser: let it, so that it cannot come back after the choice below.
   await page.goto(`${server.base}/fila`);
+  await page.waitForURL((url) => url.searchParams.get('medico') === String(andre.id), { timeout: 5000 }).catch(() => {});
   await page.selectOption('[data-testid="doctor-filter"]', '');
   await page.waitForSelector(`[data-testid="queue"] [data-appointment-id="${eva.id}"]`);
   assert.deepEqual(page.errors, []);
