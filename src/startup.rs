@@ -69,9 +69,15 @@ impl Application {
         };
         let router = http::router(state.clone(), web);
         let (layer, io) = realtime::local(gateway, expirations);
-        let router = router
+        // The gateway wraps the finished router as one service. `Router::layer` would apply
+        // it to each route and to the fallback instead, and a handler fallback (the embedded
+        // web app) is layered again on every request: each request would meet a new
+        // Engine.IO server that knows no session, and polling would fail after the handshake.
+        let gateway = tower::ServiceBuilder::new()
+            .layer(axum::middleware::map_request(realtime::detach_handshake))
             .layer(layer)
-            .layer(axum::middleware::map_request(realtime::detach_handshake));
+            .service(router);
+        let router = axum::Router::new().fallback_service(gateway);
         let counted = io.clone();
         metrics.count_sockets_with(move || counted.connected());
         let retention_ms =
