@@ -18,30 +18,37 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use sqlx::postgres::PgListener;
 use tokio::time::Instant;
 
 use crate::domain::time::{format_ms, now_ms};
 use crate::metrics::Metrics;
+use crate::realtime::Io;
 use crate::realtime::fanout::Emitted;
 use crate::realtime::public::StatusFeed;
-use crate::realtime::{Io, SocketAuth};
-use crate::store::events::{CHANNEL, CONTROL_PAYLOAD, ControlRow, EventRow};
+use crate::store::events::{ControlRow, EventRow};
 use crate::store::{self, Backend, Store};
 
 use super::{ALLOWED, Wake};
+
+mod control;
+mod health;
+mod listen;
+
+pub use control::control_matches;
+pub use health::LogHealth;
+use listen::{AbortOnDrop, listen};
 
 /// The safety-net poll, while the wake-up works.
 const POLL: Duration = Duration::from_secs(2);
 /// The poll while PostgreSQL's wake-up connection is down.
 const POLL_WITHOUT_LISTENER: Duration = Duration::from_millis(250);
 /// How soon a failed read is tried again.
-const RETRY: Duration = Duration::from_millis(500);
+pub(super) const RETRY: Duration = Duration::from_millis(500);
 /// How long the log may be unreadable before this node disconnects its sockets.
 pub const STALL_LIMIT: Duration = Duration::from_secs(5);
 /// Rows read per round trip to the database.
@@ -66,50 +73,6 @@ const SESSION_STALE_MS: i64 = 2 * 86_400_000;
 pub struct Meta {
     pub seq: i64,
     pub at: String,
-}
-
-/// Whether this node can read the log now (`/readyz`).
-#[derive(Debug)]
-pub struct LogHealth {
-    ok: AtomicBool,
-    /// Since when reads have failed (ms since the epoch; 0 while they succeed).
-    failing_since: AtomicI64,
-    listening: AtomicBool,
-}
-
-impl Default for LogHealth {
-    fn default() -> Self {
-        LogHealth {
-            ok: AtomicBool::new(true),
-            failing_since: AtomicI64::new(0),
-            listening: AtomicBool::new(true),
-        }
-    }
-}
-
-impl LogHealth {
-    /// Whether the last read of the log succeeded.
-    pub fn is_ok(&self) -> bool {
-        self.ok.load(Ordering::Relaxed)
-    }
-
-    fn succeeded(&self) {
-        self.ok.store(true, Ordering::Relaxed);
-        self.failing_since.store(0, Ordering::Relaxed);
-    }
-
-    /// Records a failure; answers since when reads have failed.
-    fn failed(&self) -> i64 {
-        self.ok.store(false, Ordering::Relaxed);
-        let now = now_ms();
-        match self
-            .failing_since
-            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
-        {
-            Ok(_) => now,
-            Err(since) => since,
-        }
-    }
 }
 
 /// The delivery of one node.
@@ -402,128 +365,5 @@ impl Delivery {
             Ok(n) => tracing::info!(rows = n, "pruned old events"),
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "pruning failed"),
         }
-    }
-}
-
-/// Whether a control row names a socket: a session's sockets; an API key's; or a user's
-/// password sessions other than `keep_session_id`.
-pub fn control_matches(row: &ControlRow, auth: &SocketAuth) -> bool {
-    if auth.account_id != row.account_id {
-        return false;
-    }
-    if let Some(session) = &row.session_id {
-        return *session == auth.session_id;
-    }
-    if let Some(key) = row.api_key_id {
-        return auth.api_key_id == Some(key);
-    }
-    if let Some(user) = row.user_id {
-        return auth.user_id == user
-            && auth.api_key_id.is_none()
-            && row.keep_session_id.as_deref() != Some(auth.session_id.as_str());
-    }
-    false
-}
-
-/// PostgreSQL's wake-up: a dedicated connection `LISTEN`s on [`CHANNEL`]; each notification
-/// wakes the delivery for its account (or its control rows). When the connection drops, the
-/// delivery polls fast until it is back, then reads every account again (notifications sent
-/// meanwhile are lost).
-async fn listen(url: String, wake: Arc<Wake>, health: Arc<LogHealth>) {
-    loop {
-        let mut listener = match connect_listener(&url).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                health.listening.store(false, Ordering::Relaxed);
-                tracing::debug!(error = %error, "wake-up connection: cannot connect; retrying");
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
-        };
-        health.listening.store(true, Ordering::Relaxed);
-        wake.all();
-        // `None` or an error: the connection is lost.
-        while let Ok(Some(notification)) = listener.try_recv().await {
-            match notification.payload() {
-                CONTROL_PAYLOAD => wake.control(),
-                payload => match payload.parse() {
-                    Ok(account_id) => wake.account(account_id),
-                    Err(_) => wake.all(),
-                },
-            }
-        }
-        health.listening.store(false, Ordering::Relaxed);
-        tracing::warn!("wake-up connection to PostgreSQL lost; reconnecting");
-        // The delivery reads every account now: whatever the lost connection would have said.
-        wake.all();
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-async fn connect_listener(url: &str) -> sqlx::Result<PgListener> {
-    let mut listener = PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn socket(user_id: i64, api_key_id: Option<i64>, session: &str) -> SocketAuth {
-        SocketAuth {
-            account_id: 1,
-            user_id,
-            api_key_id,
-            session_id: session.into(),
-            exp: 0,
-            seq_at_handshake: 0,
-        }
-    }
-
-    #[test]
-    fn a_control_row_names_a_session_a_key_or_a_users_other_password_sessions() {
-        let session = ControlRow {
-            account_id: 1,
-            session_id: Some("s1".into()),
-            ..ControlRow::default()
-        };
-        assert!(control_matches(&session, &socket(7, None, "s1")));
-        assert!(!control_matches(&session, &socket(7, None, "s2")));
-
-        let key = ControlRow {
-            account_id: 1,
-            api_key_id: Some(3),
-            ..ControlRow::default()
-        };
-        assert!(control_matches(&key, &socket(7, Some(3), "s1")));
-        assert!(!control_matches(&key, &socket(7, Some(4), "s1")));
-        assert!(!control_matches(&key, &socket(7, None, "s1")));
-
-        let user = ControlRow {
-            account_id: 1,
-            user_id: Some(7),
-            keep_session_id: Some("kept".into()),
-            ..ControlRow::default()
-        };
-        assert!(control_matches(&user, &socket(7, None, "other")));
-        assert!(!control_matches(&user, &socket(7, None, "kept")));
-        assert!(!control_matches(&user, &socket(7, Some(3), "key")));
-        assert!(!control_matches(&user, &socket(8, None, "other")));
-
-        let elsewhere = ControlRow {
-            account_id: 2,
-            session_id: Some("s1".into()),
-            ..ControlRow::default()
-        };
-        assert!(!control_matches(&elsewhere, &socket(7, None, "s1")));
     }
 }
