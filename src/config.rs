@@ -140,6 +140,12 @@ pub struct SafetyArgs {
     /// moves it).
     #[arg(long, env = "FILA_METRICS_ON_MAIN_PORT", default_value_t = true, action = clap::ArgAction::Set)]
     pub metrics_on_main_port: bool,
+
+    /// A browser origin (`https://host[:port]`) allowed to call the API and the Socket.IO
+    /// endpoint across origins (CORS); repeat the flag, or separate them with commas. None by
+    /// default. When set, a websocket from any other origin but this server's own is refused.
+    #[arg(long = "cors-origin", env = "FILA_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for SafetyArgs {
@@ -154,6 +160,7 @@ impl Default for SafetyArgs {
             shutdown_timeout: 10,
             metrics_listen: None,
             metrics_on_main_port: true,
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -40,7 +40,15 @@ pub struct Metrics {
     http: Family<HttpLabels, Counter>,
     connections: Gauge,
     refused: Counter,
+    recoveries: Family<RecoveryLabels, Counter>,
+    replayed: Counter,
     on_main_port: AtomicBool,
+}
+
+/// How a reconnecting socket's recovery ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RecoveryLabels {
+    result: &'static str,
 }
 
 /// The label of a request method: the standard ones as they are, anything else `OTHER`.
@@ -105,8 +113,22 @@ impl Metrics {
             "Connections closed at once: over the cap and its reserve",
             refused.clone(),
         );
+        let recoveries = Family::<RecoveryLabels, Counter>::default();
+        registry.register(
+            "socket_recoveries",
+            "Reconnecting sockets that sent a recovery pid: recovered, or not (unknown or foreign pid, offset past retention)",
+            recoveries.clone(),
+        );
+        let replayed = Counter::default();
+        registry.register(
+            "socket_recovery_replayed_events",
+            "Events replayed from the log to recovered sockets",
+            replayed.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
+            recoveries,
+            replayed,
             sockets,
             socket_count: Mutex::new(None),
             events,
@@ -145,6 +167,19 @@ impl Metrics {
 
     pub fn connection_refused(&self) {
         self.refused.inc();
+    }
+
+    /// A reconnecting socket asked to recover its session: `recovered` or not.
+    pub fn socket_recovery(&self, recovered: bool) {
+        let result = if recovered { "recovered" } else { "refused" };
+        self.recoveries
+            .get_or_create(&RecoveryLabels { result })
+            .inc();
+    }
+
+    /// Events replayed to recovered sockets.
+    pub fn events_replayed(&self, count: u64) {
+        self.replayed.inc_by(count);
     }
 
     pub fn socket_connected(&self) {

@@ -73,7 +73,23 @@ impl Application {
         // it to each route and to the fallback instead, and a handler fallback (the embedded
         // web app) is layered again on every request: each request would meet a new
         // Engine.IO server that knows no session, and polling would fail after the handshake.
+        let origins = args
+            .safety
+            .cors_origins
+            .iter()
+            .map(|origin| http::edge::parse_origin(origin.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?;
+        let gate = http::edge::Gate {
+            origins: Arc::new(origins.clone()),
+            health: log_health.clone(),
+        };
         let gateway = tower::ServiceBuilder::new()
+            .layer(http::edge::cors(&origins))
+            .layer(axum::middleware::from_fn_with_state(
+                gate,
+                http::edge::socket_gate,
+            ))
             .layer(axum::middleware::map_request(realtime::detach_handshake))
             .layer(layer)
             .service(router);

@@ -16,6 +16,8 @@ use crate::domain::time::now_ms;
 
 pub const AUDIENCE: &str = "fila";
 pub const ISSUER: &str = "fila";
+/// The audience of a recovery `pid`: never accepted as an access token, nor a token as a pid.
+pub const PID_AUDIENCE: &str = "fila.pid";
 /// How far ahead of this node's clock a token's `iat` may be (another node's clock).
 pub const CLOCK_SKEW_SECS: i64 = 5;
 
@@ -93,6 +95,10 @@ pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// The same checks without the expiry: a socket lives as long as its session.
+    socket_validation: Validation,
+    /// Checks a recovery `pid` (see `crate::realtime::recovery`).
+    pid_validation: Validation,
     ttl_secs: u64,
     max_session_secs: i64,
 }
@@ -119,10 +125,19 @@ impl Tokens {
         // moment the gateway disconnects the socket: `exp - 1 < now`.
         validation.leeway = 0;
         validation.reject_tokens_expiring_in_less_than = 1;
+        let mut socket_validation = validation.clone();
+        socket_validation.validate_exp = false;
+        socket_validation.reject_tokens_expiring_in_less_than = 0;
+        let mut pid_validation = Validation::new(Algorithm::HS256);
+        pid_validation.set_audience(&[PID_AUDIENCE]);
+        pid_validation.set_required_spec_claims(&["aud"]);
+        pid_validation.validate_exp = false;
         Tokens {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            socket_validation,
+            pid_validation,
             ttl_secs,
             max_session_secs: DEFAULT_MAX_SESSION_SECS as i64,
         }
@@ -167,6 +182,12 @@ impl Tokens {
             iat,
             Some(sid.to_string()),
         )
+    }
+
+    /// When the token's session reaches its maximum age, in seconds since the epoch: a
+    /// socket of the session is disconnected then.
+    pub fn session_end(&self, claims: &Claims) -> i64 {
+        claims.session_start().saturating_add(self.max_session_secs)
     }
 
     /// Refuses a session that reached its maximum age (it may not be refreshed).
@@ -233,7 +254,34 @@ impl Tokens {
     /// Verifies signature, audience, issuer and expiry, and that the token claims no more
     /// than the configured lifetime and was not issued in the future.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        self.verify_with(token, &self.validation)
+    }
+
+    /// What a socket handshake accepts: [`Tokens::verify`] without the expiry, within the
+    /// session's maximum age. A socket lives as long as its session, not its token's hour, so
+    /// a client holding one token comes back after a network cut in its second hour (its
+    /// session is checked in the database as for any handshake).
+    pub fn verify_for_socket(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.verify_with(token, &self.socket_validation)?;
+        self.check_session(&claims)?;
+        Ok(claims)
+    }
+
+    /// Signs the claims of a recovery `pid` (their `aud` must be [`PID_AUDIENCE`]).
+    pub fn sign_pid<T: Serialize>(&self, claims: &T) -> anyhow::Result<String> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| anyhow::anyhow!("signing a pid: {e}"))
+    }
+
+    /// The claims of a recovery `pid` this server signed, or `None`.
+    pub fn verify_pid<T: serde::de::DeserializeOwned>(&self, pid: &str) -> Option<T> {
+        jsonwebtoken::decode::<T>(pid, &self.decoding, &self.pid_validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    fn verify_with(&self, token: &str, validation: &Validation) -> Result<Claims, TokenError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,

@@ -5,6 +5,7 @@ mod account;
 mod appointments;
 mod auth;
 mod doctors;
+pub mod edge;
 mod events;
 mod history;
 pub mod openapi;

@@ -8,6 +8,7 @@
 
 pub mod fanout;
 pub mod public;
+pub mod recovery;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -77,11 +78,15 @@ pub struct SocketAuth {
     pub user_id: i64,
     pub api_key_id: Option<i64>,
     pub session_id: String,
-    /// When the token expires, in seconds since the epoch.
-    pub exp: i64,
+    /// When the session reaches its maximum age, in seconds since the epoch: the socket is
+    /// disconnected then (not when its token expires: a socket lives as long as its session).
+    pub ends_at: i64,
     /// The account's latest `seq` when the handshake was checked, before the socket joined
     /// its room: everything after it must reach the socket.
     pub seq_at_handshake: i64,
+    /// For a recovered socket, the `seq` after which the delivery replays the log to it before
+    /// it joins its room (see [`recovery`]).
+    pub recover_after: Option<i64>,
 }
 
 /// The accounts that have sockets on this node, with how many.
@@ -94,6 +99,8 @@ pub struct Presence {
     arrived: Notify,
     /// How a large account's fan-out is spread over the worker threads.
     parts: fanout::Parts,
+    /// Recovered sockets waiting for their replay.
+    recoveries: recovery::Recoveries,
 }
 
 impl Presence {
@@ -147,9 +154,26 @@ impl Presence {
             .unwrap_or_default()
     }
 
-    /// Resolves when an account gets its first socket on this node.
+    /// Resolves when an account gets its first socket on this node, or a recovered socket
+    /// waits for its replay.
     pub async fn arrived(&self) {
         self.arrived.notified().await;
+    }
+
+    /// A recovered socket waits for the delivery to replay what it missed.
+    fn recover(&self, pending: recovery::Pending) {
+        self.recoveries.push(pending);
+        self.arrived.notify_one();
+    }
+
+    /// The recovered sockets waiting for their replay.
+    pub fn recoveries(&self) -> &recovery::Recoveries {
+        &self.recoveries
+    }
+
+    /// How a large account's fan-out is spread.
+    pub fn parts(&self) -> &fanout::Parts {
+        &self.parts
     }
 }
 
@@ -165,8 +189,9 @@ pub struct Expirations {
 }
 
 impl Expirations {
-    /// Disconnects each socket when its token expires; the client reconnects with a fresh
-    /// token. One timer queue serves every socket of the node (a task per socket would cost
+    /// Disconnects each socket when its session reaches its maximum age (a patient's status
+    /// socket: when its link expires). This end is final: the client gets a Socket.IO
+    /// DISCONNECT and does not reconnect. One timer queue serves every socket of the node (a task per socket would cost
     /// each connection most of a kilobyte); an entry holds only the socket id, so a socket
     /// that left early is simply not found.
     fn spawn(mut self, io: SocketIo<LocalAdapter>) {
@@ -183,7 +208,7 @@ impl Expirations {
                     Some(expired) = std::future::poll_fn(|cx| queue.poll_expired(cx)), if !queue.is_empty() => {
                         let sid = expired.into_inner();
                         if let Some(socket) = io.get_socket(sid) {
-                            tracing::debug!(sid = %sid, "token expired; disconnecting socket");
+                            tracing::debug!(sid = %sid, "session over; disconnecting socket");
                             socket.disconnect().ok();
                         }
                     }
@@ -260,9 +285,38 @@ impl Io {
         }
     }
 
-    /// Disconnects every socket of this node (they reconnect to any node and catch up).
-    pub async fn disconnect_all(&self) {
-        self.io.disconnect().await.ok();
+    /// Closes the transport of every socket of this node, without a Socket.IO DISCONNECT:
+    /// their clients reconnect by themselves (to any node) and recover what they missed.
+    pub fn drop_all_transports(&self) {
+        if let Some(ns) = self.io.of("/") {
+            for socket in ns.sockets() {
+                socket.close_transport();
+            }
+        }
+    }
+
+    /// Replays rows to one recovered socket, in one write, then makes it join its account's
+    /// rooms: from then on it gets the account's broadcasts. Answers how many events it was
+    /// sent, or `None` when the socket is gone.
+    pub async fn replay_then_join<T: Serialize>(
+        &self,
+        sid: Sid,
+        account_id: i64,
+        events: &[(&'static str, T)],
+    ) -> Option<usize> {
+        let socket = self.io.get_socket(sid)?;
+        let sent = engineioxide::batch(async {
+            let mut sent = 0;
+            for (event, args) in events {
+                if socket.emit(*event, args).is_ok() {
+                    sent += 1;
+                }
+            }
+            sent
+        })
+        .await;
+        socket.join(self.presence.parts.rooms_for_new_socket(account_id));
+        Some(sent)
     }
 
     /// Disconnects this node's sockets (graceful shutdown).
@@ -316,6 +370,21 @@ struct HandshakeAuth {
     token: Option<String>,
     #[serde(rename = "statusToken")]
     status_token: Option<String>,
+    /// A reconnecting socket.io-client's recovery `pid` and the offset of the last event it
+    /// received (see [`recovery`]); anything but strings is ignored.
+    #[serde(default, deserialize_with = "string_or_none")]
+    pid: Option<String>,
+    #[serde(default, deserialize_with = "string_or_none")]
+    offset: Option<String>,
+}
+
+fn string_or_none<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(value) => Some(value),
+        _ => None,
+    })
 }
 
 /// The largest Engine.IO packet, as the handshake advertises (`maxPayload`).
@@ -362,8 +431,15 @@ enum HandshakeError {
 }
 
 /// The connect middleware: a refusal becomes the client's `connect_error` with the message
-/// `missing token`, `invalid token` (also for an ended session or a revoked key), `jwt expired`
-/// or `service unavailable` (the database cannot be reached).
+/// `missing token`, `invalid token` (also for an ended session or a revoked key) or `session
+/// expired: log in again` (the session reached its maximum age). An expired token of an open
+/// session is accepted: a socket lives as long as its session. When the database cannot be
+/// reached the transport is closed instead, so that the client tries again by itself (after a
+/// `connect_error`, socket.io-client gives up).
+///
+/// Every staff socket gets a recovery `pid`; a reconnecting client that sends one back, with
+/// the offset of the last event it received, is recovered when the log still holds what it
+/// missed (see [`recovery`]).
 async fn authenticate(
     socket: SocketRef<LocalAdapter>,
     TryData(auth): TryData<HandshakeAuth>,
@@ -385,32 +461,71 @@ async fn authenticate(
         .map(bearer)
         .filter(|t| !t.is_empty())
         .map(str::to_string);
+    let (auth_token, pid, offset) = match auth {
+        Some(auth) => (auth.token, auth.pid, auth.offset),
+        None => (None, None, None),
+    };
     let token = from_header
-        .or_else(|| auth.and_then(|a| a.token).map(|t| bearer(&t).to_string()))
+        .or_else(|| auth_token.map(|t| bearer(&t).to_string()))
         .filter(|t| !t.is_empty())
         .ok_or(TokenError::Missing)?;
-    let claims = state.tokens.verify(&token)?;
+    let claims = state.tokens.verify_for_socket(&token)?;
     let checked = async {
         let session_id = session::check(&state.store, &claims).await?;
         let mut conn = state.store.pool().acquire().await?;
         let seq = store::events::last_seq(&mut conn, claims.account_id).await?;
-        Ok::<_, SessionError>((session_id, seq))
+        // Where a recovery would start, and whether the log still holds it.
+        let recover_after = match pid.as_deref().and_then(|pid| {
+            recovery::replay_from(
+                &state.tokens,
+                pid,
+                offset.as_deref(),
+                claims.account_id,
+                &session_id,
+            )
+        }) {
+            Some(after) if after <= seq => {
+                let first_kept =
+                    store::events::first_kept_seq(&mut conn, claims.account_id).await?;
+                recovery::log_holds(after, seq, first_kept).then_some(after)
+            }
+            _ => None,
+        };
+        Ok::<_, SessionError>((session_id, seq, recover_after))
     };
-    let (session_id, seq_at_handshake) = match checked.await {
+    let (session_id, seq_at_handshake, recover_after) = match checked.await {
         Ok(checked) => checked,
         Err(SessionError::Refused) => return Err(TokenError::Invalid.into()),
         Err(SessionError::Database(error)) => {
-            tracing::warn!(error = %error, "socket handshake: session check failed");
+            tracing::warn!(error = %error, "socket handshake: session check failed; closing the transport");
+            socket.close_transport();
             return Err(HandshakeError::Unavailable);
         }
     };
+    if pid.is_some() {
+        state.metrics.socket_recovery(recover_after.is_some());
+    }
+    match (recover_after, pid) {
+        (Some(_), Some(pid)) => socket.set_pid(pid),
+        _ => {
+            if let Some(pid) = recovery::new_pid(
+                &state.tokens,
+                claims.account_id,
+                &session_id,
+                seq_at_handshake,
+            ) {
+                socket.set_pid(pid);
+            }
+        }
+    }
     socket.extensions.insert(SocketAuth {
         account_id: claims.account_id,
         user_id: claims.sub,
         api_key_id: claims.api_key_id,
         session_id,
-        exp: claims.exp,
+        ends_at: state.tokens.session_end(&claims),
         seq_at_handshake,
+        recover_after,
     });
     Ok(())
 }
@@ -434,11 +549,24 @@ async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<Gateway
         return;
     };
     let account_id = auth.account_id;
-    // Join first, then count: a new account's cursor starts at the `seq` read during the
-    // handshake, before the join, so every event committed after it reaches this socket (what
-    // came before, the client reads from `/api/events` on connect).
-    socket.join(state.presence.parts.rooms_for_new_socket(account_id));
-    state.presence.arrive(account_id, auth.seq_at_handshake);
+    match auth.recover_after {
+        // Recovered: the delivery replays what it missed, then makes it join its rooms.
+        Some(after) => {
+            state.presence.arrive(account_id, auth.seq_at_handshake);
+            state.presence.recover(recovery::Pending {
+                sid: socket.id,
+                account_id,
+                after,
+            });
+        }
+        // Join first, then count: a new account's cursor starts at the `seq` read during the
+        // handshake, before the join, so every event committed after it reaches this socket
+        // (what came before, the client reads from `/api/events` on connect).
+        None => {
+            socket.join(state.presence.parts.rooms_for_new_socket(account_id));
+            state.presence.arrive(account_id, auth.seq_at_handshake);
+        }
+    }
     state.metrics.socket_connected();
     tracing::debug!(account_id, sid = %socket.id, "socket connected");
     let metrics = state.metrics.clone();
@@ -447,6 +575,6 @@ async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<Gateway
         metrics.socket_disconnected();
         presence.leave(account_id);
     });
-    let left = Duration::from_millis(u64::try_from(auth.exp * 1000 - now_ms()).unwrap_or(0));
+    let left = Duration::from_millis(u64::try_from(auth.ends_at * 1000 - now_ms()).unwrap_or(0));
     let _ = state.expiry.tx.send((socket.id, Instant::now() + left));
 }

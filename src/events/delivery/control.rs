@@ -34,8 +34,9 @@ mod tests {
             user_id,
             api_key_id,
             session_id: session.into(),
-            exp: 0,
+            ends_at: 0,
             seq_at_handshake: 0,
+            recover_after: None,
         }
     }
 

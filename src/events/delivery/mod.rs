@@ -32,6 +32,8 @@ use crate::realtime::fanout::Emitted;
 use crate::realtime::public::StatusFeed;
 use crate::store::events::{ControlRow, EventRow};
 use crate::store::{self, Backend, Store};
+use sqlx::Any;
+use sqlx::pool::PoolConnection;
 
 use super::{ALLOWED, Wake};
 
@@ -73,6 +75,32 @@ const SESSION_STALE_MS: i64 = 2 * 86_400_000;
 pub struct Meta {
     pub seq: i64,
     pub at: String,
+}
+
+/// The arguments of every broadcast: the payload, `{seq, at}`, and the offset (the `seq` as a
+/// string), which socket.io-client keeps for connection state recovery (see
+/// `crate::realtime::recovery`).
+pub type Args = (Box<RawValue>, Meta, String);
+
+/// A row as it is broadcast, or `None` (logged) for a row that must not go out.
+fn broadcast(row: &EventRow) -> Option<(&'static str, Args)> {
+    let Some(event) = ALLOWED.iter().copied().find(|name| *name == row.event) else {
+        tracing::error!(event = %row.event, seq = row.seq, "event name not allowlisted; skipped");
+        return None;
+    };
+    // The stored JSON goes out as it is: no parse into a tree and back.
+    let data = match RawValue::from_string(row.data.clone()) {
+        Ok(data) => data,
+        Err(error) => {
+            tracing::error!(error = %error, event, seq = row.seq, "stored event is not JSON; skipped");
+            return None;
+        }
+    };
+    let meta = Meta {
+        seq: row.seq,
+        at: format_ms(row.at),
+    };
+    Some((event, (data, meta, row.seq.to_string())))
 }
 
 /// The delivery of one node.
@@ -191,9 +219,11 @@ impl Delivery {
         if !self.dropped && stalled_for >= STALL_LIMIT.as_millis() as i64 {
             tracing::warn!(
                 stalled_ms = stalled_for,
-                "event log unreadable: disconnecting this node's sockets so their clients reconnect elsewhere"
+                "event log unreadable: closing this node's sockets so their clients reconnect elsewhere"
             );
-            self.io.disconnect_all().await;
+            // Not a Socket.IO DISCONNECT, after which a client never reconnects: a closed
+            // transport, from which it reconnects and recovers by itself.
+            self.io.drop_all_transports();
             self.cursors.clear();
             self.dropped = true;
         }
@@ -231,6 +261,7 @@ impl Delivery {
             // Rows may already be waiting after it.
             self.pending_reads.insert(account_id);
         }
+        self.recover(&mut conn).await?;
         let fresh = std::mem::take(&mut self.pending_reads);
         let wanted: Vec<i64> = self
             .cursors
@@ -259,6 +290,8 @@ impl Delivery {
                 }
             }
         }
+        // A recovered socket whose offset was ahead of this node's cursor can go now.
+        self.recover(&mut conn).await?;
         if control {
             let conn = match &mut conn {
                 Some(conn) => conn,
@@ -274,6 +307,102 @@ impl Delivery {
             }
         }
         Ok(())
+    }
+
+    /// Replays the log to the recovered sockets waiting for it, each from its offset up to the
+    /// last `seq` emitted to its account's room here, then makes them join the room. The
+    /// delivery is the one task that emits to the room, so nothing is missed or sent twice in
+    /// between. Sockets of one account share one read of the log from the lowest offset.
+    async fn recover(&mut self, conn: &mut Option<PoolConnection<Any>>) -> anyhow::Result<()> {
+        let recoveries = self.io.presence().recoveries();
+        if recoveries.is_empty() {
+            return Ok(());
+        }
+        let mut waiting = recoveries.take();
+        let accounts: Vec<i64> = waiting.keys().copied().collect();
+        for account_id in accounts {
+            let Some(pending) = waiting.remove(&account_id) else {
+                continue;
+            };
+            // Ahead of the cursor (it came from a node further on): wait for the cursor. Not
+            // present any more (the socket left): dropped.
+            let Some(&cursor) = self.cursors.get(&account_id) else {
+                if self.io.presence().count(account_id) > 0 {
+                    recoveries.put_back(pending);
+                }
+                continue;
+            };
+            let (ready, later): (Vec<_>, Vec<_>) =
+                pending.into_iter().partition(|p| p.after <= cursor);
+            recoveries.put_back(later);
+            let Some(from) = ready.iter().map(|p| p.after).min() else {
+                continue;
+            };
+            let rows = match self.read_range(conn, account_id, from, cursor).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    recoveries.put_back(ready);
+                    for (_, rest) in waiting.drain() {
+                        recoveries.put_back(rest);
+                    }
+                    return Err(error);
+                }
+            };
+            let events: Vec<(i64, (&'static str, Args))> = rows
+                .iter()
+                .filter_map(|row| Some((row.seq, broadcast(row)?)))
+                .collect();
+            for socket in ready {
+                let start = events.partition_point(|(seq, _)| *seq <= socket.after);
+                let missed: Vec<_> = events[start..].iter().map(|(_, e)| e.clone()).collect();
+                if let Some(sent) = self
+                    .io
+                    .replay_then_join(socket.sid, account_id, &missed)
+                    .await
+                {
+                    self.metrics.events_replayed(sent as u64);
+                    tracing::debug!(
+                        account_id,
+                        sid = %socket.sid,
+                        after = socket.after,
+                        replayed = sent,
+                        "socket recovered"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The account's rows with `from < seq <= to`, in order.
+    async fn read_range(
+        &self,
+        conn: &mut Option<PoolConnection<Any>>,
+        account_id: i64,
+        from: i64,
+        to: i64,
+    ) -> anyhow::Result<Vec<EventRow>> {
+        let conn = match conn {
+            Some(conn) => conn,
+            None => conn.insert(self.store.pool().acquire().await?),
+        };
+        let mut rows = Vec::new();
+        let mut after = from;
+        while after < to {
+            let batch = store::events::since(conn, account_id, after, BATCH).await?;
+            let full = batch.len() as i64 == BATCH;
+            for row in batch {
+                if row.seq > to {
+                    return Ok(rows);
+                }
+                after = row.seq;
+                rows.push(row);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(rows)
     }
 
     /// Disconnects this node's sockets that a control row names.
@@ -296,24 +425,11 @@ impl Delivery {
         let mut sent = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
-            let Some(event) = ALLOWED.iter().copied().find(|name| *name == row.event) else {
-                tracing::error!(event = %row.event, seq = row.seq, "event name not allowlisted; skipped");
+            let Some(event) = broadcast(row) else {
                 continue;
             };
-            // The stored JSON goes out as it is: no parse into a tree and back.
-            let data = match RawValue::from_string(row.data.clone()) {
-                Ok(data) => data,
-                Err(error) => {
-                    tracing::error!(error = %error, event, seq = row.seq, "stored event is not JSON; skipped");
-                    continue;
-                }
-            };
-            let meta = Meta {
-                seq: row.seq,
-                at: format_ms(row.at),
-            };
             sent.push(row);
-            events.push((event, (data, meta)));
+            events.push(event);
         }
         if events.is_empty() {
             return;
