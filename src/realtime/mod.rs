@@ -431,8 +431,9 @@ enum HandshakeError {
 }
 
 /// The connect middleware: a refusal becomes the client's `connect_error` with the message
-/// `missing token`, `invalid token` (also for an ended session or a revoked key) or `session
-/// expired: log in again` (the session reached its maximum age). An expired token of an open
+/// `missing token`, `invalid token` (also for an ended session or a revoked key), `jwt
+/// expired` (an expired token of an ended session) or `session expired: log in again` (the
+/// session reached its maximum age). An expired token of an open
 /// session is accepted: a socket lives as long as its session. When the database cannot be
 /// reached the transport is closed instead, so that the client tries again by itself (after a
 /// `connect_error`, socket.io-client gives up).
@@ -495,6 +496,10 @@ async fn authenticate(
     };
     let (session_id, seq_at_handshake, recover_after) = match checked.await {
         Ok(checked) => checked,
+        // An ended session: its expired token is refused as expired (contract §5).
+        Err(SessionError::Refused) if claims.exp <= now_ms() / 1000 => {
+            return Err(TokenError::Expired.into());
+        }
         Err(SessionError::Refused) => return Err(TokenError::Invalid.into()),
         Err(SessionError::Database(error)) => {
             tracing::warn!(error = %error, "socket handshake: session check failed; closing the transport");
