@@ -7,6 +7,7 @@ mod auth;
 mod doctors;
 mod events;
 mod history;
+pub mod idempotency;
 pub mod openapi;
 mod ops;
 mod paging;

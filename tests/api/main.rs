@@ -9,6 +9,7 @@ mod clinic_day;
 mod events;
 mod fuzz;
 mod helpers;
+mod idempotency;
 mod ops;
 mod patient_loop;
 mod reports;
