@@ -454,3 +454,27 @@ async fn a_key_is_kept_24_hours_and_an_unanswered_claim_for_its_lease() {
     assert_eq!(keys::prune(&mut conn, after + KEPT_MS).await.unwrap(), 1);
     assert_eq!(keys::prune(&mut conn, later + KEPT_MS).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn the_openapi_document_names_the_header_on_the_four_operations() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/appointments",
+        "/api/patients",
+        "/api/self-checkin",
+        "/api/users",
+    ] {
+        let params = doc["paths"][path]["post"]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            params
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+            "{path}: {params:?}"
+        );
+    }
+}
