@@ -57,17 +57,17 @@ async fn post_keyed(
     }
 }
 
-impl TestApp {
-    async fn post_key(&self, path: &str, token: &str, key: &str, body: &Value) -> Keyed {
-        let url = format!("{}{path}", self.base);
-        post_keyed(&self.client, &url, Some(token), key.as_bytes(), body).await
-    }
+/// `POST path` as `token` with the key `key`.
+async fn post_key(app: &TestApp, path: &str, token: &str, key: &str, body: &Value) -> Keyed {
+    let url = format!("{}{path}", app.base);
+    post_keyed(&app.client, &url, Some(token), key.as_bytes(), body).await
+}
 
-    async fn count(&self, path: &str, token: &str) -> usize {
-        let (s, rows) = self.get(path, token).await;
-        assert_eq!(s, StatusCode::OK, "{rows}");
-        rows.as_array().map_or(0, Vec::len)
-    }
+/// How many rows a list answers.
+async fn count(app: &TestApp, path: &str, token: &str) -> usize {
+    let (s, rows) = app.get(path, token).await;
+    assert_eq!(s, StatusCode::OK, "{rows}");
+    rows.as_array().map_or(0, Vec::len)
 }
 
 fn booking(clinic: &Clinic) -> Value {
@@ -93,20 +93,16 @@ async fn a_retry_with_the_same_key_and_body_gets_the_first_answer_and_writes_not
     let clinic = app.seed_clinic(&token, "529.982.247-25").await;
     let body = booking(&clinic);
 
-    let first = app
-        .post_key("/api/appointments", &token, "order-1", &body)
-        .await;
+    let first = post_key(&app, "/api/appointments", &token, "order-1", &body).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.raw);
     assert!(!first.replayed);
     let events = app.events(&token).await;
 
-    let again = app
-        .post_key("/api/appointments", &token, "order-1", &body)
-        .await;
+    let again = post_key(&app, "/api/appointments", &token, "order-1", &body).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.raw);
     assert!(again.replayed);
     assert_eq!(again.raw, first.raw);
-    assert_eq!(app.count(&appointments_of_today(), &token).await, 1);
+    assert_eq!(count(&app, &appointments_of_today(), &token).await, 1);
     assert_eq!(app.events(&token).await, events);
     assert_eq!(
         names(&events)
@@ -120,11 +116,9 @@ async fn a_retry_with_the_same_key_and_body_gets_the_first_answer_and_writes_not
     let reordered: Value =
         serde_json::from_str(&format!(r#"{{"endTime":"09:15","startTime":"09:00","date":"{}","doctorId":{},"procedures":[{{"id":{}}}],"patientId":{}}}"#,
             today(), clinic.doctor_id, clinic.procedure_id, clinic.patient_id)).unwrap();
-    let shuffled = app
-        .post_key("/api/appointments", &token, "order-1", &reordered)
-        .await;
+    let shuffled = post_key(&app, "/api/appointments", &token, "order-1", &reordered).await;
     assert!(shuffled.replayed, "{}", shuffled.raw);
-    assert_eq!(app.count(&appointments_of_today(), &token).await, 1);
+    assert_eq!(count(&app, &appointments_of_today(), &token).await, 1);
 }
 
 #[tokio::test]
@@ -134,7 +128,7 @@ async fn without_a_key_the_same_request_twice_creates_twice() {
     let clinic = app.seed_clinic(&token, "529.982.247-25").await;
     app.book(&token, &clinic).await;
     app.book(&token, &clinic).await;
-    assert_eq!(app.count(&appointments_of_today(), &token).await, 2);
+    assert_eq!(count(&app, &appointments_of_today(), &token).await, 2);
 }
 
 #[tokio::test]
@@ -142,18 +136,18 @@ async fn the_same_key_with_another_body_or_on_another_endpoint_is_422() {
     let app = TestApp::spawn().await;
     let token = app.account_token("a@clinica.test").await;
     let ana = json!({"name": "Ana", "phone": "(81) 99999-0000"});
-    let first = app.post_key("/api/patients", &token, "k", &ana).await;
+    let first = post_key(&app, "/api/patients", &token, "k", &ana).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.raw);
 
     let bia = json!({"name": "Bia", "phone": "(81) 99999-0000"});
-    let other_body = app.post_key("/api/patients", &token, "k", &bia).await;
+    let other_body = post_key(&app, "/api/patients", &token, "k", &bia).await;
     assert_error(&other_body, StatusCode::UNPROCESSABLE_ENTITY);
     let user = json!({"name": "Ana", "email": "ana@clinica.test", "password": "long enough"});
-    let other_endpoint = app.post_key("/api/users", &token, "k", &user).await;
+    let other_endpoint = post_key(&app, "/api/users", &token, "k", &user).await;
     assert_error(&other_endpoint, StatusCode::UNPROCESSABLE_ENTITY);
 
-    assert_eq!(app.count("/api/patients", &token).await, 1);
-    assert_eq!(app.count("/api/users", &token).await, 1);
+    assert_eq!(count(&app, "/api/patients", &token).await, 1);
+    assert_eq!(count(&app, "/api/users", &token).await, 1);
 }
 
 #[tokio::test]
@@ -191,7 +185,10 @@ async fn concurrent_requests_with_one_key_create_one_row_and_the_other_gets_409_
         } else {
             assert_error(second, StatusCode::CONFLICT);
         }
-        assert_eq!(app.count(&appointments_of_today(), &token).await, round + 1);
+        assert_eq!(
+            count(&app, &appointments_of_today(), &token).await,
+            round + 1
+        );
     }
     let created = names(&app.events(&token).await)
         .iter()
@@ -228,23 +225,28 @@ async fn a_key_whose_first_request_is_still_running_answers_409_and_runs_once_re
         panic!("{claim:?}");
     };
 
-    let retry = app.post_key("/api/patients", &token, "busy", &ana).await;
+    let retry = post_key(&app, "/api/patients", &token, "busy", &ana).await;
     assert_error(&retry, StatusCode::CONFLICT);
-    let other = app
-        .post_key("/api/patients", &token, "busy", &json!({"name": "Bia"}))
-        .await;
+    let other = post_key(
+        &app,
+        "/api/patients",
+        &token,
+        "busy",
+        &json!({"name": "Bia"}),
+    )
+    .await;
     assert_error(&other, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.count("/api/patients", &token).await, 0);
+    assert_eq!(count(&app, "/api/patients", &token).await, 0);
 
     let mut tx = app.store.begin_write(account).await.unwrap();
     keys::release(&mut tx, account, "busy", claimed_at)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let ran = app.post_key("/api/patients", &token, "busy", &ana).await;
+    let ran = post_key(&app, "/api/patients", &token, "busy", &ana).await;
     assert_eq!(ran.status, StatusCode::CREATED, "{}", ran.raw);
     assert!(!ran.replayed);
-    assert_eq!(app.count("/api/patients", &token).await, 1);
+    assert_eq!(count(&app, "/api/patients", &token).await, 1);
 }
 
 #[tokio::test]
@@ -254,13 +256,13 @@ async fn two_accounts_use_the_same_key_independently() {
     let b = app.account_token("b@clinica.test").await;
     let ana = json!({"name": "Ana"});
     for token in [&a, &b] {
-        let answer = app.post_key("/api/patients", token, "shared", &ana).await;
+        let answer = post_key(&app, "/api/patients", token, "shared", &ana).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.raw);
         assert!(!answer.replayed);
-        assert_eq!(app.count("/api/patients", token).await, 1);
+        assert_eq!(count(&app, "/api/patients", token).await, 1);
     }
     // And B's key answers B's patient, not A's.
-    let again = app.post_key("/api/patients", &b, "shared", &ana).await;
+    let again = post_key(&app, "/api/patients", &b, "shared", &ana).await;
     assert!(again.replayed);
     let (_, listed) = app.get("/api/patients", &b).await;
     assert_eq!(again.body["id"], listed[0]["id"]);
@@ -290,7 +292,7 @@ async fn a_malformed_key_is_400_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(app.count("/api/patients", &token).await, 0);
+    assert_eq!(count(&app, "/api/patients", &token).await, 0);
 
     // The longest key and every printable character are fine.
     let longest = "k".repeat(255);
@@ -313,17 +315,22 @@ async fn the_token_is_checked_first_and_a_refused_request_keeps_no_key() {
         let answer = post_keyed(&app.client, &url, Some("nonsense"), key, &ana).await;
         assert_error(&answer, StatusCode::UNAUTHORIZED);
     }
-    let answer = app.post_key("/api/patients", &token, "k", &ana).await;
+    let answer = post_key(&app, "/api/patients", &token, "k", &ana).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.raw);
     assert!(!answer.replayed);
 
     // A body over the limit is refused before the key is taken.
     let huge = json!({"name": "x".repeat(300 * 1024)});
-    let answer = app.post_key("/api/patients", &token, "big", &huge).await;
+    let answer = post_key(&app, "/api/patients", &token, "big", &huge).await;
     assert_error(&answer, StatusCode::PAYLOAD_TOO_LARGE);
-    let answer = app
-        .post_key("/api/patients", &token, "big", &json!({"name": "Bia"}))
-        .await;
+    let answer = post_key(
+        &app,
+        "/api/patients",
+        &token,
+        "big",
+        &json!({"name": "Bia"}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.raw);
 }
 
@@ -342,14 +349,10 @@ async fn a_4xx_answer_is_replayed_without_running_the_request_again() {
     let checkin = json!({"cpf": "52998224725", "dateBirth": "1980-05-17"});
 
     // No appointment today yet: the neutral 404, kept.
-    let first = app
-        .post_key("/api/self-checkin", &totem, "totem-1", &checkin)
-        .await;
+    let first = post_key(&app, "/api/self-checkin", &totem, "totem-1", &checkin).await;
     assert_error(&first, StatusCode::NOT_FOUND);
     let id = app.book(&master, &clinic).await["id"].as_i64().unwrap();
-    let again = app
-        .post_key("/api/self-checkin", &totem, "totem-1", &checkin)
-        .await;
+    let again = post_key(&app, "/api/self-checkin", &totem, "totem-1", &checkin).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert!(again.replayed);
     assert_eq!(again.raw, first.raw);
@@ -357,14 +360,10 @@ async fn a_4xx_answer_is_replayed_without_running_the_request_again() {
     assert_eq!(still["status"]["name"], "Agendado");
 
     // A new key checks in, once.
-    let done = app
-        .post_key("/api/self-checkin", &totem, "totem-2", &checkin)
-        .await;
+    let done = post_key(&app, "/api/self-checkin", &totem, "totem-2", &checkin).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.raw);
     let events = app.events(&master).await;
-    let replay = app
-        .post_key("/api/self-checkin", &totem, "totem-2", &checkin)
-        .await;
+    let replay = post_key(&app, "/api/self-checkin", &totem, "totem-2", &checkin).await;
     assert!(replay.replayed);
     assert_eq!(replay.raw, done.raw);
     assert_eq!(app.events(&master).await, events);
@@ -382,12 +381,12 @@ async fn the_users_endpoint_replays_its_answer() {
     let app = TestApp::spawn().await;
     let token = app.account_token("a@clinica.test").await;
     let user = json!({"name": "Bia", "email": "bia@clinica.test", "password": "long enough"});
-    let first = app.post_key("/api/users", &token, "u1", &user).await;
+    let first = post_key(&app, "/api/users", &token, "u1", &user).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.raw);
-    let again = app.post_key("/api/users", &token, "u1", &user).await;
+    let again = post_key(&app, "/api/users", &token, "u1", &user).await;
     assert!(again.replayed);
     assert_eq!((again.status, again.raw), (first.status, first.raw));
-    assert_eq!(app.count("/api/users", &token).await, 2);
+    assert_eq!(count(&app, "/api/users", &token).await, 2);
 }
 
 /// The store's rules over time, with the clock as a parameter.
