@@ -29,6 +29,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 422: a well-formed request that cannot be honoured (an idempotency key reused with
+    /// another request).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
     #[error("gone: {0}")]
     Gone(String),
     #[error("payload too large")]
@@ -67,6 +71,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -149,6 +154,7 @@ impl IntoResponse for ApiError {
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
+            | ApiError::Unprocessable(m)
             | ApiError::Gone(m) => ErrorMessage::One(m),
             ApiError::PayloadTooLarge => one("request body is too large"),
             ApiError::UnsupportedMediaType => {

@@ -22,11 +22,12 @@ use crate::store::{
 };
 
 use super::Page;
+use super::idempotency::idempotent;
 use super::patients::{self, PatientBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/appointments", get(list).post(create))
+        .route("/api/appointments", get(list).post(idempotent(create)))
         .route("/api/appointments/queue", get(queue))
         .route("/api/appointments/calls", get(calls))
         .route(
@@ -97,6 +98,7 @@ pub(super) async fn load(tx: &mut Tx, account_id: i64, id: i64) -> ApiResult<App
 
 /// Creates one appointment per procedure, in one transaction; broadcasts `appointments.created`.
 #[utoipa::path(post, path = "/api/appointments", tag = "appointments", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     request_body = CreateAppointmentBody,
     responses((status = 201, body = [Appointment]), (status = 400), (status = 404), (status = 409)))]
 pub async fn create(

@@ -30,6 +30,8 @@ use crate::events::delivery::LogHealth;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The header that carries the latest event `seq` of an answer.
 pub const EVENT_SEQ: &str = "x-event-seq";
+/// The header that marks the replayed answer of an idempotent POST.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 /// Checks one `--cors-origin`: `scheme://host[:port]`, as a browser sends it in `Origin`.
 pub fn parse_origin(origin: &str) -> Result<HeaderValue, String> {
@@ -66,7 +68,11 @@ pub fn cors(origins: &[HeaderValue]) -> CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static(IDEMPOTENCY_KEY),
         ])
-        .expose_headers([HeaderName::from_static(EVENT_SEQ), header::RETRY_AFTER])
+        .expose_headers([
+            HeaderName::from_static(EVENT_SEQ),
+            header::RETRY_AFTER,
+            HeaderName::from_static(IDEMPOTENT_REPLAYED),
+        ])
         .max_age(Duration::from_secs(600))
 }
 

@@ -8,6 +8,7 @@ mod doctors;
 pub mod edge;
 mod events;
 mod history;
+pub mod idempotency;
 pub mod openapi;
 mod ops;
 mod paging;

@@ -20,10 +20,11 @@ use crate::store::{
 };
 
 use super::Page;
+use super::idempotency::idempotent;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/patients", get(list).post(create))
+        .route("/api/patients", get(list).post(idempotent(create)))
         .route("/api/patients/{id}", get(get_one).patch(update))
         .route("/api/patients/{id}/appointments", get(appointments_of))
 }
@@ -127,6 +128,7 @@ pub async fn update_in(
 
 /// Creates a patient.
 #[utoipa::path(post, path = "/api/patients", tag = "patients", security(("bearer" = [])), request_body = PatientBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     responses((status = 201, body = Patient), (status = 400), (status = 409, description = "Duplicate CPF")))]
 pub async fn create(
     State(state): State<AppState>,

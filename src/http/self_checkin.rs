@@ -28,11 +28,12 @@ use crate::public::{DayView, Estimate, PublicDoctor, first_name};
 use crate::state::AppState;
 use crate::store::{self, appointments::StatusWrite};
 
+use super::idempotency::idempotent;
 use super::status::check_flags;
 use super::status_link::{new_link, origin};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/self-checkin", post(self_checkin))
+    Router::new().route("/api/self-checkin", post(idempotent(self_checkin)))
 }
 
 /// Attempts a key may make at once, and how many it regains per minute.
@@ -114,6 +115,7 @@ pub struct SelfCheckinAppointment {
 /// already checked in), with their place, wait estimate and status link.
 #[utoipa::path(post, path = "/api/self-checkin", tag = "patients' status", security(("bearer" = [])),
     request_body = SelfCheckinBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     responses((status = 200, body = SelfCheckinAnswer),
         (status = 403, description = "Not a token traded for an API key"),
         (status = 404, description = "No appointment of today matches (one neutral answer)"),

@@ -21,10 +21,11 @@ use crate::store::{
 };
 
 use super::auth::require_master;
+use super::idempotency::idempotent;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/users", get(list).post(create))
+        .route("/api/users", get(list).post(idempotent(create)))
         .route("/api/users/{id}", get(get_one).patch(update))
 }
 
@@ -105,6 +106,7 @@ fn email_taken(err: sqlx::Error) -> ApiError {
 
 /// Creates a user of the clinic (staff unless `isMaster`).
 #[utoipa::path(post, path = "/api/users", tag = "users", security(("bearer" = [])), request_body = CreateUserBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     responses((status = 201, body = User), (status = 403, description = "Not the master user"),
         (status = 409, description = "Email already in use")))]
 pub async fn create(

@@ -18,6 +18,7 @@ pub mod appointments;
 pub mod doctors;
 pub mod events;
 pub mod history;
+pub mod idempotency;
 pub mod patients;
 pub mod procedures;
 pub mod reports;

@@ -10,6 +10,7 @@ mod cors;
 mod events;
 mod fuzz;
 mod helpers;
+mod idempotency;
 mod ops;
 mod patient_loop;
 mod reports;

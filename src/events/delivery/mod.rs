@@ -473,6 +473,7 @@ impl Delivery {
             store::events::prune_controls(&mut conn, now - CONTROL_KEPT_MS).await?;
             store::sessions::prune(&mut conn, now - CONTROL_KEPT_MS, now - SESSION_STALE_MS)
                 .await?;
+            store::idempotency::prune(&mut conn, now).await?;
             anyhow::Ok(events)
         }
         .await;
