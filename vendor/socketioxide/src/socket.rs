@@ -764,7 +764,15 @@ impl<A: Adapter> Socket<A> {
     pub(crate) fn reserve(&self) -> Result<Permit<'_>, SocketError> {
         match self.esocket.reserve() {
             Ok(permit) => Ok(permit),
-            Err(TrySendError::Full(_)) => Err(SocketError::InternalChannelFull),
+            // A socket that cannot take a packet would silently miss it: its transport is
+            // closed instead, so the client reconnects and, with connection state recovery,
+            // gets what it missed.
+            Err(TrySendError::Full(_)) => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(sid = ?self.id, "outgoing buffer full: closing the transport");
+                self.esocket.close(EIoDisconnectReason::TransportError);
+                Err(SocketError::InternalChannelFull)
+            }
             Err(TrySendError::Closed(_)) => Err(SocketError::Closed),
         }
     }
