@@ -37,7 +37,7 @@ pub struct ProcedureBody {
 }
 
 /// Creates a procedure.
-#[utoipa::path(post, path = "/api/procedures", tag = "procedures", security(("bearer" = [])), request_body = ProcedureBody,
+#[utoipa::path(post, operation_id = "createProcedure", path = "/api/procedures", tag = "procedures", security(("bearer" = [])), request_body = ProcedureBody,
     responses((status = 201, body = Procedure), (status = 400)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -64,7 +64,7 @@ pub async fn create(
 }
 
 /// Lists procedures.
-#[utoipa::path(get, path = "/api/procedures", tag = "procedures", security(("bearer" = [])), params(Page),
+#[utoipa::path(get, operation_id = "listProcedures", path = "/api/procedures", tag = "procedures", security(("bearer" = [])), params(Page),
     responses((status = 200, body = [Procedure])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -101,7 +101,7 @@ pub struct ProcedurePatch {
 }
 
 /// One procedure.
-#[utoipa::path(get, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getProcedure", path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Procedure), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -135,7 +135,7 @@ async fn commit_with_doctors(
 
 /// Renames a procedure or changes its price; each doctor who offers it is broadcast as
 /// `doctors.updated`.
-#[utoipa::path(patch, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(patch, operation_id = "updateProcedure", path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = ProcedurePatch, responses((status = 200, body = Procedure), (status = 400), (status = 404)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -169,7 +169,7 @@ pub async fn update(
 
 /// Removes a procedure (soft delete): it leaves the list and every doctor who offered it
 /// (broadcast as `doctors.updated`); past appointments keep it.
-#[utoipa::path(delete, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteProcedure", path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Procedure), (status = 404)))]
 pub async fn remove(
     State(state): State<AppState>,

@@ -99,20 +99,24 @@ pub struct SelfCheckinAnswer {
 pub struct SelfCheckinAppointment {
     pub id: i64,
     pub first_name: String,
+    #[schema(required)]
     pub doctor: Option<PublicDoctor>,
     pub start_time: String,
     /// `Check-in` (waiting), `Em atendimento`, or, in a dry run, `Agendado`/`Confirmado`.
     pub status: String,
     /// The place in the doctor's queue (1 = next), while waiting.
+    #[schema(required)]
     pub position: Option<i64>,
+    #[schema(required)]
     pub estimate: Option<Estimate>,
     /// The live status page of the appointment (null in a dry run).
+    #[schema(required)]
     pub url: Option<String>,
 }
 
 /// Checks in the patient's appointments of today that can be checked in (and lists the ones
 /// already checked in), with their place, wait estimate and status link.
-#[utoipa::path(post, path = "/api/self-checkin", tag = "patients' status", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "selfCheckin", path = "/api/self-checkin", tag = "patients' status", security(("bearer" = [])),
     request_body = SelfCheckinBody,
     responses((status = 200, body = SelfCheckinAnswer),
         (status = 403, description = "Not a token traded for an API key"),

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod clinic_day;
+mod documents;
 mod events;
 mod fuzz;
 mod helpers;
