@@ -41,7 +41,6 @@ pub const SEQ_HEADER: &str = "x-event-seq";
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProcedureItem {
-    #[schema(value_type = i64)]
     pub id: FlexId,
 }
 
@@ -50,10 +49,8 @@ pub struct ProcedureItem {
 pub struct CreateAppointmentBody {
     /// A new patient (reused when its CPF is already registered in the account).
     pub patient: Option<PatientBody>,
-    #[schema(value_type = Option<i64>)]
     pub patient_id: Option<FlexId>,
     pub procedures: Vec<ProcedureItem>,
-    #[schema(value_type = Option<i64>)]
     pub doctor_id: Option<FlexId>,
     #[schema(example = "2025-01-23")]
     pub date: String,
@@ -414,7 +411,6 @@ pub async fn remove(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RescheduleBody {
-    #[schema(value_type = i64)]
     pub doctor_id: FlexId,
     pub date: String,
     pub start_time: String,

@@ -445,7 +445,8 @@ pub async fn create_key(
 }
 
 /// The account's keys (never the keys themselves).
-#[utoipa::path(get, operation_id = "listApiKeys", path = "/api/api-keys", tag = "api-keys", security(("bearer" = [])), responses((status = 200, body = [ApiKey])))]
+#[utoipa::path(get, operation_id = "listApiKeys", path = "/api/api-keys", tag = "api-keys", security(("bearer" = [])),
+    responses((status = 200, body = [ApiKey]), (status = 403, description = "Not the master user")))]
 pub async fn list_keys(
     State(state): State<AppState>,
     user: AuthUser,
@@ -459,7 +460,7 @@ pub async fn list_keys(
 /// Revokes a key: it can no longer be traded, its tokens are refused at once (refresh
 /// included), and every socket it opened, on every node, is disconnected.
 #[utoipa::path(delete, operation_id = "revokeApiKey", path = "/api/api-keys/{id}", tag = "api-keys", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = ApiKey), (status = 404)))]
+    params(("id" = i64, Path)), responses((status = 200, body = ApiKey), (status = 403, description = "Not the master user"), (status = 404)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     user: AuthUser,

@@ -37,7 +37,6 @@ pub struct DoctorBody {
     pub name: Option<String>,
     /// Room or office shown on the TV panel, e.g. "Sala 3".
     pub room: Option<String>,
-    #[schema(value_type = Vec<i64>)]
     pub procedure_ids: Option<Vec<FlexId>>,
     #[schema(example = "08:00")]
     pub start_time: Option<String>,

@@ -3,7 +3,7 @@
 //! The annotations say what is particular to each operation; [`Contract`] adds what the
 //! contract says of every operation, so no handler can forget it: public operations declare
 //! `security: []`, every error answer carries the error body (`ErrorBody`), the answers every
-//! operation of a kind may give (400, 401, 413, 415, 503) are listed, and 429 and 503 declare
+//! operation of a kind may give (400, 401, 408, 413, 415, 503) are listed, and 429 and 503 declare
 //! their `Retry-After` header.
 
 use axum::Router;
@@ -88,8 +88,9 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Operations that never touch the database, so never answer its 503.
-const WITHOUT_DATABASE: [&str; 3] = ["getHealth", "getMetrics", "getAsyncApi"];
+/// The probes: never refused at the connection limit (`serve::is_operations`) and, but for
+/// `/readyz`, whose 503 is its own answer, never reading the database.
+const PROBES: [&str; 3] = ["getHealth", "getReadiness", "getMetrics"];
 
 /// Operations whose 503 is their own answer (not the error body, no `Retry-After`).
 const OWN_503: [&str; 1] = ["getReadiness"];
@@ -134,13 +135,18 @@ fn complete(operation: &mut Operation) {
         add(401, "Missing, invalid or expired token");
     }
     if has_body {
+        add(
+            408,
+            "The body did not arrive within the server's request timeout",
+        );
         add(413, "Body too large");
         add(415, "Body is not JSON");
     }
-    if !WITHOUT_DATABASE.contains(&id.as_str()) && !OWN_503.contains(&id.as_str()) {
+    if !PROBES.contains(&id.as_str()) {
         add(
             503,
-            "The database cannot be reached now: retry after `Retry-After` seconds",
+            "The database cannot be reached now, or the server is at its connection limit: \
+             retry after `Retry-After` seconds",
         );
     }
     for (code, response) in responses.iter_mut() {

@@ -28,11 +28,26 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A price in a body: `100`, `99.9` or `"99.90"` (always a decimal string on output).
+fn price_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(0)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some(
+            "A number or a decimal string, at most two decimals (`100`, `\"99.90\"`)",
+        ))
+        .into()
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProcedureBody {
     pub name: String,
-    /// A number or a decimal string.
-    #[schema(value_type = String, example = "100")]
+    #[schema(schema_with = price_schema, example = "100")]
     pub price: serde_json::Value,
 }
 
@@ -96,7 +111,7 @@ fn check_price(problems: &mut Problems, price: &Option<String>) {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProcedurePatch {
     pub name: Option<String>,
-    #[schema(value_type = Option<String>, example = "120.50")]
+    #[schema(schema_with = price_schema, example = "120.50")]
     pub price: Option<serde_json::Value>,
 }
 

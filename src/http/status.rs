@@ -35,7 +35,6 @@ pub struct StatusBody {
     #[schema(example = "check-in")]
     pub action: String,
     /// The doctor who starts serving (EM_ATENDIMENTO); links the appointment to them.
-    #[schema(value_type = Option<i64>)]
     pub doctor_id: Option<FlexId>,
     /// With `check-in`: `gestante`, `lactante`, `crianca_colo`, `deficiencia`, `obesidade`.
     pub priority_flags: Option<Vec<String>>,
