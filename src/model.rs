@@ -16,17 +16,23 @@ pub struct Appointment {
     pub date: String,
     pub start_time: String,
     pub end_time: String,
+    #[schema(required)]
     pub notes: Option<String>,
     pub account_id: i64,
     pub created_at: String,
     pub updated_at: String,
+    #[schema(required)]
     pub deleted_at: Option<String>,
+    #[schema(required)]
     pub doctor: Option<DoctorRef>,
     pub patient: PatientRef,
     pub status: StatusView,
+    #[schema(required)]
     pub appointment_procedures: Option<AppointmentProcedures>,
     pub priority: Priority,
+    #[schema(required)]
     pub checked_in_at: Option<String>,
+    #[schema(required)]
     pub called_at: Option<String>,
 }
 
@@ -34,6 +40,7 @@ pub struct Appointment {
 pub struct DoctorRef {
     pub id: i64,
     pub name: String,
+    #[schema(required)]
     pub room: Option<String>,
 }
 
@@ -43,11 +50,13 @@ pub struct PatientRef {
     pub id: i64,
     pub name: String,
     pub contact: Contact,
+    #[schema(required)]
     pub date_birth: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Contact {
+    #[schema(required)]
     pub phone: Option<String>,
 }
 
@@ -81,16 +90,21 @@ pub struct Procedure {
 pub struct Doctor {
     pub id: i64,
     pub name: String,
+    #[schema(required)]
     pub room: Option<String>,
     pub is_busy: bool,
+    #[schema(required)]
     pub start_time: Option<String>,
+    #[schema(required)]
     pub end_time: Option<String>,
+    #[schema(required)]
     pub interval_minutes: Option<i64>,
     pub working_days: Vec<String>,
     pub procedures: Vec<ProcedureRef>,
     pub account_id: i64,
     pub created_at: String,
     pub updated_at: String,
+    #[schema(required)]
     pub deleted_at: Option<String>,
 }
 
@@ -99,9 +113,12 @@ pub struct Doctor {
 pub struct Patient {
     pub id: i64,
     pub name: String,
+    #[schema(required)]
     pub phone: Option<String>,
+    #[schema(required)]
     pub date_birth: Option<String>,
     /// Formatted `123.456.789-09`, or null.
+    #[schema(required)]
     pub cpf: Option<String>,
     pub account_id: i64,
     pub created_at: String,
@@ -132,7 +149,9 @@ pub struct ApiKey {
     /// The first characters of the key, to recognise it.
     pub prefix: String,
     pub created_at: String,
+    #[schema(required)]
     pub last_used_at: Option<String>,
+    #[schema(required)]
     pub revoked_at: Option<String>,
 }
 

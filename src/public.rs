@@ -27,18 +27,22 @@ pub const HISTORY_DAYS: i64 = 30;
 #[serde(rename_all = "camelCase")]
 pub struct PublicStatus {
     pub first_name: String,
+    #[schema(required)]
     pub doctor: Option<PublicDoctor>,
     pub status: PublicStatusName,
     /// People before this patient in their doctor's queue (0 unless waiting).
     pub ahead: i64,
     /// Null when there is not enough history, or when the patient is not waiting.
+    #[schema(required)]
     pub estimate: Option<Estimate>,
+    #[schema(required)]
     pub called_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PublicDoctor {
     pub name: String,
+    #[schema(required)]
     pub room: Option<String>,
 }
 

@@ -1,12 +1,35 @@
 //! Ids in request bodies arrive as integers or as strings of digits (`["1","2"]`).
 
 use serde::{Deserialize, Deserializer, de};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 /// A positive id accepted as `1` or `"1"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ToSchema)]
-#[schema(value_type = i64)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlexId(pub i64);
+
+/// `1` or `"1"`, as the body accepts it.
+impl PartialSchema for FlexId {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(1)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9]{1,18}$")),
+            )
+            .description(Some("An id: an integer, or a string of digits (`\"1\"`)"))
+            .into()
+    }
+}
+
+impl ToSchema for FlexId {}
 
 impl<'de> Deserialize<'de> for FlexId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

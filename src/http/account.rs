@@ -96,7 +96,7 @@ async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
 }
 
 /// The clinic, its day and its wait-time thresholds.
-#[utoipa::path(get, path = "/api/account", tag = "account", security(("bearer" = [])), responses((status = 200, body = AccountView)))]
+#[utoipa::path(get, operation_id = "getAccount", path = "/api/account", tag = "account", security(("bearer" = [])), responses((status = 200, body = AccountView)))]
 pub async fn get_account(
     State(state): State<AppState>,
     user: AuthUser,
@@ -105,7 +105,7 @@ pub async fn get_account(
 }
 
 /// Changes the clinic's name, wait thresholds, time zone or panel name style (master only).
-#[utoipa::path(patch, path = "/api/account", tag = "account", security(("bearer" = [])), request_body = AccountPatch,
+#[utoipa::path(patch, operation_id = "updateAccount", path = "/api/account", tag = "account", security(("bearer" = [])), request_body = AccountPatch,
     responses((status = 200, body = AccountView), (status = 403)))]
 pub async fn update_account(
     State(state): State<AppState>,

@@ -42,7 +42,6 @@ pub const SEQ_HEADER: &str = "x-event-seq";
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProcedureItem {
-    #[schema(value_type = i64)]
     pub id: FlexId,
 }
 
@@ -51,10 +50,8 @@ pub struct ProcedureItem {
 pub struct CreateAppointmentBody {
     /// A new patient (reused when its CPF is already registered in the account).
     pub patient: Option<PatientBody>,
-    #[schema(value_type = Option<i64>)]
     pub patient_id: Option<FlexId>,
     pub procedures: Vec<ProcedureItem>,
-    #[schema(value_type = Option<i64>)]
     pub doctor_id: Option<FlexId>,
     #[schema(example = "2025-01-23")]
     pub date: String,
@@ -97,10 +94,10 @@ pub(super) async fn load(tx: &mut Tx, account_id: i64, id: i64) -> ApiResult<App
 }
 
 /// Creates one appointment per procedure, in one transaction; broadcasts `appointments.created`.
-#[utoipa::path(post, path = "/api/appointments", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "createAppointment", path = "/api/appointments", tag = "appointments", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     request_body = CreateAppointmentBody,
-    responses((status = 201, body = [Appointment]), (status = 400), (status = 404), (status = 409)))]
+    responses((status = 201, body = [Appointment]), (status = 400), (status = 404), (status = 409, description = "A transition not allowed, or a retry while the first request with its Idempotency-Key still runs"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -233,7 +230,7 @@ pub(super) async fn day_or_today(
 }
 
 /// Lists appointments by day, status and doctor; `X-Event-Seq` tells the log position read.
-#[utoipa::path(get, path = "/api/appointments", tag = "appointments", security(("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, operation_id = "listAppointments", path = "/api/appointments", tag = "appointments", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = [Appointment], headers(("x-event-seq" = i64))), (status = 400)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -291,7 +288,7 @@ pub struct CallsQuery {
 }
 
 /// The waiting queue: CHECKIN by priority tier then check-in time, then EM_ATENDIMENTO.
-#[utoipa::path(get, path = "/api/appointments/queue", tag = "appointments", security(("bearer" = [])), params(DayQuery),
+#[utoipa::path(get, operation_id = "listQueue", path = "/api/appointments/queue", tag = "appointments", security(("bearer" = [])), params(DayQuery),
     responses((status = 200, body = [Appointment], headers(("x-event-seq" = i64))), (status = 400)))]
 pub async fn queue(
     State(state): State<AppState>,
@@ -310,7 +307,7 @@ pub async fn queue(
 }
 
 /// The latest calls of the day, newest first (the TV panel).
-#[utoipa::path(get, path = "/api/appointments/calls", tag = "appointments", security(("bearer" = [])), params(CallsQuery),
+#[utoipa::path(get, operation_id = "listCalls", path = "/api/appointments/calls", tag = "appointments", security(("bearer" = [])), params(CallsQuery),
     responses((status = 200, body = [Appointment], headers(("x-event-seq" = i64))), (status = 400)))]
 pub async fn calls(
     State(state): State<AppState>,
@@ -334,7 +331,7 @@ pub async fn calls(
 }
 
 /// One appointment.
-#[utoipa::path(get, path = "/api/appointments/{id}", tag = "appointments", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getAppointment", path = "/api/appointments/{id}", tag = "appointments", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Appointment), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -355,7 +352,7 @@ pub struct EditBody {
 }
 
 /// Edits the patient's data or the notes; broadcasts `appointments.updated`.
-#[utoipa::path(patch, path = "/api/appointments/{id}", tag = "appointments", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(patch, operation_id = "updateAppointment", path = "/api/appointments/{id}", tag = "appointments", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = EditBody, responses((status = 200, body = Appointment), (status = 400), (status = 404), (status = 409)))]
 pub async fn edit(
     State(state): State<AppState>,
@@ -386,7 +383,7 @@ pub async fn edit(
 }
 
 /// Soft-deletes an appointment (not while it is being served); broadcasts `appointments.updated`.
-#[utoipa::path(delete, path = "/api/appointments/{id}", tag = "appointments", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteAppointment", path = "/api/appointments/{id}", tag = "appointments", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Appointment), (status = 404), (status = 409)))]
 pub async fn remove(
     State(state): State<AppState>,
@@ -416,7 +413,6 @@ pub async fn remove(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RescheduleBody {
-    #[schema(value_type = i64)]
     pub doctor_id: FlexId,
     pub date: String,
     pub start_time: String,
@@ -424,7 +420,7 @@ pub struct RescheduleBody {
 }
 
 /// Moves an appointment to another doctor, day or time; it starts over as AGENDADO.
-#[utoipa::path(patch, path = "/api/appointments/{id}/reschedule", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "rescheduleAppointment", path = "/api/appointments/{id}/reschedule", tag = "appointments", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = RescheduleBody,
     responses((status = 200, body = Appointment), (status = 400), (status = 404), (status = 409)))]
 pub async fn reschedule(

@@ -81,6 +81,7 @@ pub struct Me {
     pub name: String,
     pub email: String,
     pub is_master: bool,
+    #[schema(required)]
     pub api_key_id: Option<i64>,
 }
 
@@ -148,7 +149,7 @@ async fn start_session(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<To
 }
 
 /// Email and password for an access token.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(post, operation_id = "login", path = "/api/auth/login", tag = "auth", request_body = LoginBody,
     responses((status = 200, body = TokenResponse), (status = 401, description = "Wrong email or password, or the user is deactivated"),
         (status = 429, description = "Too many wrong passwords from this network or for this email: wait `Retry-After` seconds"),
         (status = 503, description = "Too many password checks at once: wait `Retry-After` seconds")))]
@@ -202,7 +203,7 @@ pub async fn login(
 }
 
 /// An API key for an access token (integrations, the TV panel).
-#[utoipa::path(post, path = "/api/auth/token", tag = "auth", request_body = TokenBody,
+#[utoipa::path(post, operation_id = "exchangeApiKey", path = "/api/auth/token", tag = "auth", request_body = TokenBody,
     responses((status = 200, body = TokenResponse), (status = 401, description = "Unknown or revoked key"),
         (status = 429, description = "Too many unknown keys from this network or with this prefix: wait `Retry-After` seconds")))]
 pub async fn token(
@@ -239,7 +240,7 @@ pub async fn token(
 
 /// A fresh token of the same session for a valid one (refused once the session ended or its
 /// key was revoked: the `AuthUser` check refuses the token first).
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "refreshToken", path = "/api/auth/refresh", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = TokenResponse), (status = 401, description = "Token invalid or expired, session ended, key revoked")))]
 pub async fn refresh(
     State(state): State<AppState>,
@@ -260,7 +261,7 @@ pub async fn refresh(
 
 /// Ends this token's session: its tokens are refused from now on, and its sockets on every
 /// node are disconnected.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "logout", path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Session ended"), (status = 401, description = "Token invalid or expired")))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -285,7 +286,7 @@ pub async fn logout(
 
 /// Changes the caller's password (`currentPassword` must match) and ends the user's other
 /// password sessions on every node; this session stays. API keys keep working.
-#[utoipa::path(post, path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordBody,
+#[utoipa::path(post, operation_id = "changePassword", path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordBody,
     responses((status = 204, description = "Password changed; other sessions ended"),
         (status = 400, description = "New password too short"),
         (status = 401, description = "Token invalid, or wrong current password"),
@@ -358,7 +359,7 @@ pub async fn change_password(
 }
 
 /// Who the token belongs to.
-#[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Me)))]
+#[utoipa::path(get, operation_id = "getMe", path = "/api/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<ApiJson<Me>> {
     let mut conn = state.store.pool().acquire().await?;
     let row = store::accounts::user(&mut conn, user.account_id, user.user_id)
@@ -402,7 +403,7 @@ fn key_view(row: ApiKeyRow) -> ApiKey {
 }
 
 /// Releases API access: a new key, shown once.
-#[utoipa::path(post, path = "/api/api-keys", tag = "api-keys", security(("bearer" = [])), request_body = CreateKeyBody,
+#[utoipa::path(post, operation_id = "createApiKey", path = "/api/api-keys", tag = "api-keys", security(("bearer" = [])), request_body = CreateKeyBody,
     responses((status = 201, body = CreatedKey), (status = 403, description = "Not the master user")))]
 pub async fn create_key(
     State(state): State<AppState>,
@@ -444,7 +445,8 @@ pub async fn create_key(
 }
 
 /// The account's keys (never the keys themselves).
-#[utoipa::path(get, path = "/api/api-keys", tag = "api-keys", security(("bearer" = [])), responses((status = 200, body = [ApiKey])))]
+#[utoipa::path(get, operation_id = "listApiKeys", path = "/api/api-keys", tag = "api-keys", security(("bearer" = [])),
+    responses((status = 200, body = [ApiKey]), (status = 403, description = "Not the master user")))]
 pub async fn list_keys(
     State(state): State<AppState>,
     user: AuthUser,
@@ -457,8 +459,8 @@ pub async fn list_keys(
 
 /// Revokes a key: it can no longer be traded, its tokens are refused at once (refresh
 /// included), and every socket it opened, on every node, is disconnected.
-#[utoipa::path(delete, path = "/api/api-keys/{id}", tag = "api-keys", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = ApiKey), (status = 404)))]
+#[utoipa::path(delete, operation_id = "revokeApiKey", path = "/api/api-keys/{id}", tag = "api-keys", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ApiKey), (status = 403, description = "Not the master user"), (status = 404)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     user: AuthUser,

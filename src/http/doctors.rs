@@ -37,7 +37,6 @@ pub struct DoctorBody {
     pub name: Option<String>,
     /// Room or office shown on the TV panel, e.g. "Sala 3".
     pub room: Option<String>,
-    #[schema(value_type = Vec<i64>)]
     pub procedure_ids: Option<Vec<FlexId>>,
     #[schema(example = "08:00")]
     pub start_time: Option<String>,
@@ -123,7 +122,7 @@ async fn view(tx: &mut Tx, account_id: i64, id: i64) -> ApiResult<Doctor> {
 }
 
 /// Creates a doctor; broadcasts `doctors.created`.
-#[utoipa::path(post, path = "/api/doctors", tag = "doctors", security(("bearer" = [])), request_body = DoctorBody,
+#[utoipa::path(post, operation_id = "createDoctor", path = "/api/doctors", tag = "doctors", security(("bearer" = [])), request_body = DoctorBody,
     responses((status = 201, body = Doctor), (status = 400), (status = 404, description = "Unknown procedure")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -154,7 +153,7 @@ pub async fn create(
 }
 
 /// Lists doctors that are not deleted.
-#[utoipa::path(get, path = "/api/doctors", tag = "doctors", security(("bearer" = [])), params(Page), responses((status = 200, body = [Doctor])))]
+#[utoipa::path(get, operation_id = "listDoctors", path = "/api/doctors", tag = "doctors", security(("bearer" = [])), params(Page), responses((status = 200, body = [Doctor])))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -167,7 +166,7 @@ pub async fn list(
 }
 
 /// One doctor.
-#[utoipa::path(get, path = "/api/doctors/{id}", tag = "doctors", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getDoctor", path = "/api/doctors/{id}", tag = "doctors", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Doctor), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -182,7 +181,7 @@ pub async fn get_one(
 }
 
 /// Updates a doctor; broadcasts `doctors.updated`.
-#[utoipa::path(patch, path = "/api/doctors/{id}", tag = "doctors", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(patch, operation_id = "updateDoctor", path = "/api/doctors/{id}", tag = "doctors", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = DoctorBody, responses((status = 200, body = Doctor), (status = 400), (status = 404)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -212,7 +211,7 @@ pub async fn update(
 }
 
 /// Soft-deletes a doctor; broadcasts `doctors.deleted`.
-#[utoipa::path(delete, path = "/api/doctors/{id}", tag = "doctors", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteDoctor", path = "/api/doctors/{id}", tag = "doctors", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Doctor), (status = 404)))]
 pub async fn remove(
     State(state): State<AppState>,
@@ -252,7 +251,7 @@ pub struct SlotView {
 
 /// The doctor's slots of a day, from `startTime` to `endTime` in steps of `intervalMinutes`;
 /// an empty list on a day the doctor does not work (or without hours set).
-#[utoipa::path(get, path = "/api/doctors/{id}/slots", tag = "doctors", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listDoctorSlots", path = "/api/doctors/{id}/slots", tag = "doctors", security(("bearer" = [])),
     params(("id" = i64, Path), SlotsQuery),
     responses((status = 200, body = [SlotView]), (status = 400, description = "date is not YYYY-MM-DD"), (status = 404)))]
 pub async fn slots_of_day(

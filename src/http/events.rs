@@ -41,7 +41,7 @@ pub struct LoggedEvent {
 }
 
 /// The account's events after `since`, in order; 410 when the log no longer reaches back there.
-#[utoipa::path(get, path = "/api/events", tag = "events", security(("bearer" = [])), params(SinceQuery),
+#[utoipa::path(get, operation_id = "listEventsSince", path = "/api/events", tag = "events", security(("bearer" = [])), params(SinceQuery),
     responses((status = 200, body = [LoggedEvent]), (status = 400), (status = 410, description = "Older than the log keeps: reload")))]
 pub async fn since(
     State(state): State<AppState>,

@@ -23,16 +23,23 @@ pub fn router() -> Router<AppState> {
 pub struct StatusMove {
     pub id: i64,
     /// `null` for the first recorded move of an appointment created before the history.
+    #[schema(required)]
     pub from: Option<StatusView>,
+    #[schema(required)]
     pub to: Option<StatusView>,
     pub at: String,
     /// The doctor linked to the appointment after the move.
+    #[schema(required)]
     pub doctor_id: Option<i64>,
     /// Who made the move: the user (for an API key, the user who released the key).
+    #[schema(required)]
     pub user_id: Option<i64>,
+    #[schema(required)]
     pub user_name: Option<String>,
     /// Set when the move came through an API key's token.
+    #[schema(required)]
     pub api_key_id: Option<i64>,
+    #[schema(required)]
     pub api_key_name: Option<String>,
 }
 
@@ -54,7 +61,7 @@ impl From<MoveRow> for StatusMove {
 }
 
 /// The appointment's status moves, oldest first, with who made each one.
-#[utoipa::path(get, path = "/api/appointments/{id}/history", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getAppointmentHistory", path = "/api/appointments/{id}/history", tag = "appointments", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = [StatusMove]), (status = 404)))]
 pub async fn history(
     State(state): State<AppState>,

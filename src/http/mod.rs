@@ -1,8 +1,9 @@
 //! The HTTP edge: one `router()` per resource, merged here with the operations endpoints, the
-//! OpenAPI document, the metrics middleware and the web app.
+//! OpenAPI and AsyncAPI documents, the metrics middleware and the web app.
 
 mod account;
 mod appointments;
+mod asyncapi;
 mod auth;
 mod doctors;
 pub mod edge;
@@ -57,6 +58,7 @@ pub fn router(state: AppState, web: web::Source<'_>) -> Router {
         .merge(reports::router())
         .merge(users::router())
         .merge(ops::router())
+        .merge(asyncapi::router())
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))

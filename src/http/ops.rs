@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{ApiJson, ErrorMessage, error_body};
 use crate::metrics::Metrics;
@@ -20,39 +21,63 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
+/// The answer of `/healthz` and `/readyz`: `{"status":"ok"}`, `{"status":"ready","database":"ok"}`
+/// or `{"status":"unavailable","database":"unreachable"}` (with `"events":"stalled"` when the
+/// event log is unreadable).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Probe {
+    /// `ok`, `ready` or `unavailable`.
+    status: &'static str,
+    /// `ok` or `unreachable` (readiness only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    database: Option<&'static str>,
+    /// `stalled` when this node cannot read the event log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    events: Option<&'static str>,
+}
+
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
+#[utoipa::path(get, operation_id = "getHealth", path = "/healthz", tag = "operations", responses((status = 200, description = "Alive", body = Probe)))]
 pub async fn healthz() -> impl IntoResponse {
-    ApiJson(json!({"status": "ok"}))
+    ApiJson(Probe {
+        status: "ok",
+        database: None,
+        events: None,
+    })
 }
 
 /// The database answers and this node can read the event log (so its sockets are not behind).
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable, or the event log unreadable")))]
+#[utoipa::path(get, operation_id = "getReadiness", path = "/readyz", tag = "operations", responses((status = 200, description = "Ready", body = Probe),
+    (status = 503, description = "Database unreachable, or the event log unreadable", body = Probe)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let unavailable = |events| Probe {
+        status: "unavailable",
+        database: Some("unreachable"),
+        events,
+    };
     if !state.log_health.is_ok() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            ApiJson(
-                json!({"status": "unavailable", "database": "unreachable", "events": "stalled"}),
-            ),
+            ApiJson(unavailable(Some("stalled"))),
         );
     }
     if state.store.ping().await {
-        (
-            StatusCode::OK,
-            ApiJson(json!({"status": "ready", "database": "ok"})),
-        )
+        let ready = Probe {
+            status: "ready",
+            database: Some("ok"),
+            events: None,
+        };
+        (StatusCode::OK, ApiJson(ready))
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            ApiJson(json!({"status": "unavailable", "database": "unreachable"})),
-        )
+        (StatusCode::SERVICE_UNAVAILABLE, ApiJson(unavailable(None)))
     }
 }
 
 /// Prometheus text exposition (404 when `--metrics-on-main-port false` moved it to
 /// `--metrics-listen` only).
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain"), (status = 404, description = "Served on another address")))]
+#[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain"), (status = 404, description = "Served on another address")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     if !state.metrics.on_main_port() {
         return error_body(

@@ -127,9 +127,9 @@ pub async fn update_in(
 }
 
 /// Creates a patient.
-#[utoipa::path(post, path = "/api/patients", tag = "patients", security(("bearer" = [])), request_body = PatientBody,
+#[utoipa::path(post, operation_id = "createPatient", path = "/api/patients", tag = "patients", security(("bearer" = [])), request_body = PatientBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
-    responses((status = 201, body = Patient), (status = 400), (status = 409, description = "Duplicate CPF")))]
+    responses((status = 201, body = Patient), (status = 400), (status = 409, description = "Duplicate CPF, or a retry while the first request with its Idempotency-Key still runs"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -154,7 +154,7 @@ pub struct PatientQuery {
 }
 
 /// Searches patients by name (part), CPF or phone (part).
-#[utoipa::path(get, path = "/api/patients", tag = "patients", security(("bearer" = [])), params(PatientQuery),
+#[utoipa::path(get, operation_id = "listPatients", path = "/api/patients", tag = "patients", security(("bearer" = [])), params(PatientQuery),
     responses((status = 200, body = [Patient]), (status = 400)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -196,7 +196,7 @@ pub async fn list(
 }
 
 /// One patient.
-#[utoipa::path(get, path = "/api/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getPatient", path = "/api/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Patient), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -212,7 +212,7 @@ pub async fn get_one(
 
 /// Updates a patient; their appointments of today are broadcast as `appointments.updated`, so
 /// no screen keeps showing the old name.
-#[utoipa::path(patch, path = "/api/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(patch, operation_id = "updatePatient", path = "/api/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = PatientBody, responses((status = 200, body = Patient), (status = 400), (status = 404), (status = 409)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -233,7 +233,7 @@ pub async fn update(
 }
 
 /// The patient's appointments (not deleted), latest day first.
-#[utoipa::path(get, path = "/api/patients/{id}/appointments", tag = "patients", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listPatientAppointments", path = "/api/patients/{id}/appointments", tag = "patients", security(("bearer" = [])),
     params(("id" = i64, Path), Page), responses((status = 200, body = [Appointment]), (status = 404)))]
 pub async fn appointments_of(
     State(state): State<AppState>,

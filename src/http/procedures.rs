@@ -28,16 +28,31 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A price in a body: `100`, `99.9` or `"99.90"` (always a decimal string on output).
+fn price_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(0)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some(
+            "A number or a decimal string, at most two decimals (`100`, `\"99.90\"`)",
+        ))
+        .into()
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProcedureBody {
     pub name: String,
-    /// A number or a decimal string.
-    #[schema(value_type = String, example = "100")]
+    #[schema(schema_with = price_schema, example = "100")]
     pub price: serde_json::Value,
 }
 
 /// Creates a procedure.
-#[utoipa::path(post, path = "/api/procedures", tag = "procedures", security(("bearer" = [])), request_body = ProcedureBody,
+#[utoipa::path(post, operation_id = "createProcedure", path = "/api/procedures", tag = "procedures", security(("bearer" = [])), request_body = ProcedureBody,
     responses((status = 201, body = Procedure), (status = 400)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -64,7 +79,7 @@ pub async fn create(
 }
 
 /// Lists procedures.
-#[utoipa::path(get, path = "/api/procedures", tag = "procedures", security(("bearer" = [])), params(Page),
+#[utoipa::path(get, operation_id = "listProcedures", path = "/api/procedures", tag = "procedures", security(("bearer" = [])), params(Page),
     responses((status = 200, body = [Procedure])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -96,12 +111,12 @@ fn check_price(problems: &mut Problems, price: &Option<String>) {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProcedurePatch {
     pub name: Option<String>,
-    #[schema(value_type = Option<String>, example = "120.50")]
+    #[schema(schema_with = price_schema, example = "120.50")]
     pub price: Option<serde_json::Value>,
 }
 
 /// One procedure.
-#[utoipa::path(get, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getProcedure", path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Procedure), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -135,7 +150,7 @@ async fn commit_with_doctors(
 
 /// Renames a procedure or changes its price; each doctor who offers it is broadcast as
 /// `doctors.updated`.
-#[utoipa::path(patch, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(patch, operation_id = "updateProcedure", path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = ProcedurePatch, responses((status = 200, body = Procedure), (status = 400), (status = 404)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -169,7 +184,7 @@ pub async fn update(
 
 /// Removes a procedure (soft delete): it leaves the list and every doctor who offered it
 /// (broadcast as `doctors.updated`); past appointments keep it.
-#[utoipa::path(delete, path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "deleteProcedure", path = "/api/procedures/{id}", tag = "procedures", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Procedure), (status = 404)))]
 pub async fn remove(
     State(state): State<AppState>,

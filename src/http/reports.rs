@@ -168,13 +168,19 @@ pub struct WaitRow {
     pub day: String,
     /// Patients called after their arrival that day.
     pub wait_count: i64,
+    #[schema(required)]
     pub wait_median_seconds: Option<i64>,
+    #[schema(required)]
     pub wait_p90_seconds: Option<i64>,
+    #[schema(required)]
     pub wait_mean_seconds: Option<i64>,
     /// Patients whose service finished that day.
     pub service_count: i64,
+    #[schema(required)]
     pub service_median_seconds: Option<i64>,
+    #[schema(required)]
     pub service_p90_seconds: Option<i64>,
+    #[schema(required)]
     pub service_mean_seconds: Option<i64>,
 }
 
@@ -205,7 +211,7 @@ fn summary(d: &Durations) -> (i64, Option<i64>, Option<i64>, Option<i64>) {
 
 /// Wait from check-in to call and service from call to finish, per day: median, 90th
 /// percentile (nearest rank) and mean, in seconds.
-#[utoipa::path(get, path = "/api/reports/waits", tag = "reports", security(("bearer" = [])), params(ReportQuery),
+#[utoipa::path(get, operation_id = "getWaitsReport", path = "/api/reports/waits", tag = "reports", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, content(([WaitRow] = "application/json"), (String = "text/csv")))))]
 pub async fn waits(
     State(state): State<AppState>,
@@ -295,7 +301,7 @@ impl From<Outcomes> for AttendanceRow {
 
 /// Appointments, finished, no-shows and cancellations per day, with the no-show and
 /// cancellation rates.
-#[utoipa::path(get, path = "/api/reports/attendance", tag = "reports", security(("bearer" = [])), params(ReportQuery),
+#[utoipa::path(get, operation_id = "getAttendanceReport", path = "/api/reports/attendance", tag = "reports", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, content(([AttendanceRow] = "application/json"), (String = "text/csv")))))]
 pub async fn attendance(
     State(state): State<AppState>,
@@ -316,13 +322,17 @@ pub async fn attendance(
 #[serde(rename_all = "camelCase")]
 pub struct DoctorReportRow {
     /// `null` for appointments with no doctor.
+    #[schema(required)]
     pub doctor_id: Option<i64>,
+    #[schema(required)]
     pub doctor_name: Option<String>,
     pub appointments: i64,
     pub finished: i64,
     pub no_shows: i64,
     pub cancellations: i64,
+    #[schema(required)]
     pub wait_median_seconds: Option<i64>,
+    #[schema(required)]
     pub service_median_seconds: Option<i64>,
 }
 
@@ -341,7 +351,7 @@ impl Report for DoctorReportRow {
 }
 
 /// Appointments per doctor (most first), with how they ended and the median wait and service.
-#[utoipa::path(get, path = "/api/reports/doctors", tag = "reports", security(("bearer" = [])), params(ReportQuery),
+#[utoipa::path(get, operation_id = "getDoctorsReport", path = "/api/reports/doctors", tag = "reports", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, content(([DoctorReportRow] = "application/json"), (String = "text/csv")))))]
 pub async fn doctors(
     State(state): State<AppState>,
@@ -402,7 +412,7 @@ const WEEKDAYS: [&str; 7] = [
 /// Check-ins by weekday and hour (the heatmap): all 168 cells, Monday 0h first. The database
 /// counts arrivals per UTC hour; each hour is then placed on the clinic's weekday and hour
 /// (its time zone — the account's, else the server's —, daylight saving included).
-#[utoipa::path(get, path = "/api/reports/arrivals", tag = "reports", security(("bearer" = [])), params(ReportQuery),
+#[utoipa::path(get, operation_id = "getArrivalsReport", path = "/api/reports/arrivals", tag = "reports", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, content(([ArrivalRow] = "application/json"), (String = "text/csv")))))]
 pub async fn arrivals(
     State(state): State<AppState>,

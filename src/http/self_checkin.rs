@@ -100,26 +100,31 @@ pub struct SelfCheckinAnswer {
 pub struct SelfCheckinAppointment {
     pub id: i64,
     pub first_name: String,
+    #[schema(required)]
     pub doctor: Option<PublicDoctor>,
     pub start_time: String,
     /// `Check-in` (waiting), `Em atendimento`, or, in a dry run, `Agendado`/`Confirmado`.
     pub status: String,
     /// The place in the doctor's queue (1 = next), while waiting.
+    #[schema(required)]
     pub position: Option<i64>,
+    #[schema(required)]
     pub estimate: Option<Estimate>,
     /// The live status page of the appointment (null in a dry run).
+    #[schema(required)]
     pub url: Option<String>,
 }
 
 /// Checks in the patient's appointments of today that can be checked in (and lists the ones
 /// already checked in), with their place, wait estimate and status link.
-#[utoipa::path(post, path = "/api/self-checkin", tag = "patients' status", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "selfCheckin", path = "/api/self-checkin", tag = "patients' status", security(("bearer" = [])),
     request_body = SelfCheckinBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     responses((status = 200, body = SelfCheckinAnswer),
         (status = 403, description = "Not a token traded for an API key"),
         (status = 404, description = "No appointment of today matches (one neutral answer)"),
-        (status = 429, description = "Too many attempts with this key: see Retry-After")))]
+        (status = 409, description = "A retry while the first request with its Idempotency-Key still runs"),
+        (status = 429, description = "Too many attempts with this key: see Retry-After"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn self_checkin(
     State(state): State<AppState>,
     user: AuthUser,

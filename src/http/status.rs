@@ -35,7 +35,6 @@ pub struct StatusBody {
     #[schema(example = "check-in")]
     pub action: String,
     /// The doctor who starts serving (EM_ATENDIMENTO); links the appointment to them.
-    #[schema(value_type = Option<i64>)]
     pub doctor_id: Option<FlexId>,
     /// With `check-in`: `gestante`, `lactante`, `crianca_colo`, `deficiencia`, `obesidade`.
     pub priority_flags: Option<Vec<String>>,
@@ -43,7 +42,7 @@ pub struct StatusBody {
 
 /// Moves an appointment's status. The same status again is 200 with no event; a move the
 /// transition table does not allow is 409.
-#[utoipa::path(patch, path = "/api/appointments/{id}/status", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "changeAppointmentStatus", path = "/api/appointments/{id}/status", tag = "appointments", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = StatusBody,
     responses((status = 200, body = Appointment), (status = 400), (status = 404), (status = 409, description = "Transition not allowed")))]
 pub async fn change_status(

@@ -110,7 +110,7 @@ pub(super) async fn new_link(
 
 /// A new status link for the appointment (each call makes another; earlier ones stay valid
 /// until revoked or expired).
-#[utoipa::path(post, path = "/api/appointments/{id}/status-link", tag = "patients' status", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "createStatusLink", path = "/api/appointments/{id}/status-link", tag = "patients' status", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 201, body = StatusLink), (status = 404), (status = 409, description = "The appointment's day is over")))]
 pub async fn create_link(
@@ -128,7 +128,7 @@ pub async fn create_link(
 
 /// Revokes every status link of the appointment: their pages answer 404 and their sockets are
 /// disconnected.
-#[utoipa::path(delete, path = "/api/appointments/{id}/status-link", tag = "patients' status", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "revokeStatusLinks", path = "/api/appointments/{id}/status-link", tag = "patients' status", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = Revoked), (status = 404)))]
 pub async fn revoke_links(
     State(state): State<AppState>,
@@ -145,7 +145,7 @@ pub async fn revoke_links(
 }
 
 /// The patient's view of their appointment. An unknown, revoked or expired token is 404.
-#[utoipa::path(get, path = "/api/public/status/{token}", tag = "patients' status",
+#[utoipa::path(get, operation_id = "getPublicStatus", path = "/api/public/status/{token}", tag = "patients' status",
     params(("token" = String, Path)), responses((status = 200, body = PublicStatus), (status = 404)))]
 pub async fn public_status(
     State(state): State<AppState>,
@@ -165,7 +165,7 @@ pub async fn public_status(
 
 /// Calls a patient who is being served again on every TV of the clinic
 /// (`appointments.recalled`, with the appointment as payload). Changes nothing else.
-#[utoipa::path(post, path = "/api/appointments/{id}/recall", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "recallPatient", path = "/api/appointments/{id}/recall", tag = "appointments", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = Appointment), (status = 404), (status = 409, description = "The patient has not been called")))]
 pub async fn recall(

@@ -105,10 +105,10 @@ fn email_taken(err: sqlx::Error) -> ApiError {
 }
 
 /// Creates a user of the clinic (staff unless `isMaster`).
-#[utoipa::path(post, path = "/api/users", tag = "users", security(("bearer" = [])), request_body = CreateUserBody,
+#[utoipa::path(post, operation_id = "createUser", path = "/api/users", tag = "users", security(("bearer" = [])), request_body = CreateUserBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     responses((status = 201, body = User), (status = 403, description = "Not the master user"),
-        (status = 409, description = "Email already in use")))]
+        (status = 409, description = "Email already in use, or a retry while the first request with its Idempotency-Key still runs"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -150,7 +150,7 @@ pub async fn create(
 }
 
 /// The clinic's users, by name.
-#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listUsers", path = "/api/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = [User]), (status = 403, description = "Not the master user")))]
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<ApiJson<Vec<User>>> {
     require_master(&state, &user).await?;
@@ -160,7 +160,7 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Ap
 }
 
 /// One user.
-#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "getUser", path = "/api/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 403), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -178,7 +178,7 @@ pub async fn get_one(
 /// Changes a user: name, email, password, master flag; `{"active":false}` deactivates them
 /// (their tokens stop working at once), `{"active":true}` reactivates. A master cannot
 /// deactivate themselves or drop their own master flag (409), so the clinic keeps a master.
-#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(patch, operation_id = "updateUser", path = "/api/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = UserPatch, responses((status = 200, body = User), (status = 403), (status = 404),
         (status = 409, description = "Email already in use, or a master's change to themselves that would lock them out")))]
 pub async fn update(

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod clinic_day;
 mod cors;
+mod documents;
 mod events;
 mod fuzz;
 mod helpers;

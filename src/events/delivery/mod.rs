@@ -71,9 +71,12 @@ const CONTROL_KEPT_MS: i64 = 86_400_000;
 const SESSION_STALE_MS: i64 = 2 * 86_400_000;
 
 /// The second argument of every broadcast: `{"seq": N, "at": "..."}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = EventMeta)]
 pub struct Meta {
+    /// Rises by one per event within the account: a jump is a gap to fill from `GET /api/events`.
     pub seq: i64,
+    /// When the event was committed (UTC, milliseconds, `Z`).
     pub at: String,
 }
 
