@@ -21,7 +21,7 @@ use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide::socket::Sid;
+use socketioxide::socket::{DisconnectReason, Sid};
 use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
@@ -101,6 +101,10 @@ pub struct Presence {
     parts: fanout::Parts,
     /// Recovered sockets waiting for their replay.
     recoveries: recovery::Recoveries,
+    /// Per account, the last `seq` the delivery finished emitting here.
+    emitted: Mutex<HashMap<i64, i64>>,
+    /// Where sockets of sessions without recovery left (see [`recovery::Resume`]).
+    resume: recovery::Resume,
 }
 
 impl Presence {
@@ -134,6 +138,9 @@ impl Presence {
             *count = count.saturating_sub(1);
             if *count == 0 {
                 counts.remove(&account_id);
+                if let Ok(mut emitted) = self.emitted.lock() {
+                    emitted.remove(&account_id);
+                }
             }
         }
     }
@@ -169,6 +176,18 @@ impl Presence {
     /// The recovered sockets waiting for their replay.
     pub fn recoveries(&self) -> &recovery::Recoveries {
         &self.recoveries
+    }
+
+    /// The delivery finished emitting the account's events up to `seq` here.
+    pub fn emitted(&self, account_id: i64, seq: i64) {
+        if let Ok(mut emitted) = self.emitted.lock() {
+            emitted.insert(account_id, seq);
+        }
+    }
+
+    /// The last `seq` finished emitting here for the account, if any.
+    fn emitted_through(&self, account_id: i64) -> Option<i64> {
+        self.emitted.lock().ok()?.get(&account_id).copied()
     }
 
     /// How a large account's fan-out is spread.
@@ -492,6 +511,20 @@ async fn authenticate(
             }
             _ => None,
         };
+        // A client without recovery (no pid) whose previous socket of this session lost its
+        // connection here lately: replayed from where it left.
+        let recover_after = match recover_after {
+            Some(after) => Some(after),
+            None if pid.is_none() => match state.presence.resume.take(&session_id) {
+                Some(after) if after <= seq => {
+                    let first_kept =
+                        store::events::first_kept_seq(&mut conn, claims.account_id).await?;
+                    recovery::log_holds(after, seq, first_kept).then_some(after)
+                }
+                _ => None,
+            },
+            None => None,
+        };
         Ok::<_, SessionError>((session_id, seq, recover_after))
     };
     let (session_id, seq_at_handshake, recover_after) = match checked.await {
@@ -507,7 +540,7 @@ async fn authenticate(
             return Err(HandshakeError::Unavailable);
         }
     };
-    if pid.is_some() {
+    if pid.is_some() || recover_after.is_some() {
         state.metrics.socket_recovery(recover_after.is_some());
     }
     match (recover_after, pid) {
@@ -576,8 +609,18 @@ async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<Gateway
     tracing::debug!(account_id, sid = %socket.id, "socket connected");
     let metrics = state.metrics.clone();
     let presence = state.presence.clone();
-    socket.on_disconnect(async move || {
+    let session_id = auth.session_id.clone();
+    socket.on_disconnect(async move |reason: DisconnectReason| {
         metrics.socket_disconnected();
+        // A lost connection (not a DISCONNECT either way): remember where it left, for a
+        // client without recovery that comes back here.
+        let lost = !matches!(
+            reason,
+            DisconnectReason::ClientNSDisconnect | DisconnectReason::ServerNSDisconnect
+        );
+        if lost && let Some(seq) = presence.emitted_through(account_id) {
+            presence.resume.left(&session_id, seq);
+        }
         presence.leave(account_id);
     });
     let left = Duration::from_millis(u64::try_from(auth.ends_at * 1000 - now_ms()).unwrap_or(0));

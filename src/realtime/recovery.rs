@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,41 @@ pub fn log_holds(from: i64, latest: i64, first_kept: Option<i64>) -> bool {
         return false;
     }
     from == latest || first_kept.is_some_and(|first| first <= from + 1)
+}
+
+/// How long this node remembers where a session's socket left, for clients without recovery.
+pub const RESUME_FOR: Duration = Duration::from_secs(120);
+
+/// Where the sockets of sessions that lost their connection left, on this node: for clients
+/// that implement no recovery (python-socketio, rust_socketio) and so send no `pid`. When a
+/// socket of one of these sessions comes back here within [`RESUME_FOR`] without a `pid`, it is
+/// replayed the log from where the previous one left, as a recovered socket is. The position
+/// is the last `seq` this node had finished emitting to the account when the socket went: an
+/// event in flight then may come twice, never not at all. Ends that are final (a Socket.IO
+/// DISCONNECT either way) leave nothing; a restart or another node forgets it.
+#[derive(Debug, Default)]
+pub struct Resume {
+    left: Mutex<HashMap<String, (i64, Instant)>>,
+}
+
+impl Resume {
+    /// A socket of the session lost its connection after `seq` had reached it.
+    pub fn left(&self, session_id: &str, seq: i64) {
+        if let Ok(mut left) = self.left.lock() {
+            let now = Instant::now();
+            left.retain(|_, (_, at)| now.duration_since(*at) < RESUME_FOR);
+            let entry = left.entry(session_id.to_string()).or_insert((seq, now));
+            // Two sockets of the session gone: the lower position, so neither misses anything.
+            *entry = (entry.0.min(seq), now);
+        }
+    }
+
+    /// Where the session's socket left, if it did lately (forgotten once taken).
+    pub fn take(&self, session_id: &str) -> Option<i64> {
+        let mut left = self.left.lock().ok()?;
+        let (seq, at) = left.remove(session_id)?;
+        (at.elapsed() < RESUME_FOR).then_some(seq)
+    }
 }
 
 /// A recovered socket waiting for its replay.
@@ -188,6 +224,18 @@ mod tests {
         assert!(!log_holds(10, 12, Some(12)));
         assert!(!log_holds(10, 12, None));
         assert!(!log_holds(13, 12, Some(1)));
+    }
+
+    #[test]
+    fn a_session_resumes_once_from_the_lowest_position_it_left() {
+        let resume = Resume::default();
+        assert_eq!(resume.take("s1"), None);
+        resume.left("s1", 12);
+        resume.left("s1", 9);
+        resume.left("s2", 4);
+        assert_eq!(resume.take("s1"), Some(9));
+        assert_eq!(resume.take("s1"), None);
+        assert_eq!(resume.take("s2"), Some(4));
     }
 
     #[test]

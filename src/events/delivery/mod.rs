@@ -261,6 +261,7 @@ impl Delivery {
                 }
             };
             self.cursors.insert(account_id, start);
+            self.io.presence().emitted(account_id, start);
             // Rows may already be waiting after it.
             self.pending_reads.insert(account_id);
         }
@@ -286,6 +287,7 @@ impl Delivery {
                     self.emit(account_id, rows).await;
                     if let Some(last) = rows.last() {
                         self.cursors.insert(account_id, last.seq);
+                        self.io.presence().emitted(account_id, last.seq);
                     }
                 }
                 if !full {
