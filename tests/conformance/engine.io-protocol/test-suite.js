@@ -7,7 +7,8 @@ if (isNodejs) {
 
 const { expect } = chai;
 
-const URL = "http://localhost:3000";
+// Fila: the server under test from SERVER_URL (tests/conformance/run.sh starts it on a free port).
+const URL = (typeof process !== "undefined" && process.env.SERVER_URL) || "http://localhost:3000";
 const WS_URL = URL.replace("http", "ws");
 
 const PING_INTERVAL = 300;
@@ -32,7 +33,15 @@ function waitFor(socket, eventType) {
 async function initLongPollingSession() {
   const response = await fetch(`${URL}/engine.io/?EIO=4&transport=polling`);
   const content = await response.text();
-  return JSON.parse(content.substring(1)).sid;
+  const sid = JSON.parse(content.substring(1)).sid;
+
+  // Fila: as upstream socketioxide's copy (e2e/*/test-suites, since d3031c2b): engineioxide sends
+  // its first PING right after the handshake, not a pingInterval later.
+  const pingResponse = await fetch(`${URL}/engine.io/?EIO=4&transport=polling&sid=${sid}`);
+  expect(pingResponse.status).to.eql(200);
+  expect(await pingResponse.text()).to.eql("2");
+
+  return sid;
 }
 
 describe("Engine.IO protocol", () => {
@@ -324,6 +333,7 @@ describe("Engine.IO protocol", () => {
         await waitFor(socket, "open");
 
         await waitFor(socket, "message"); // handshake
+        await waitFor(socket, "message"); // ping (Fila: as upstream's copy, the first PING comes at once)
 
         socket.send("4hello");
 
@@ -341,6 +351,7 @@ describe("Engine.IO protocol", () => {
         socket.binaryType = "arraybuffer";
 
         await waitFor(socket, "message"); // handshake
+        await waitFor(socket, "message"); // ping (Fila: as upstream's copy, the first PING comes at once)
 
         socket.send(Uint8Array.from([1, 2, 3, 4]));
 
@@ -357,6 +368,7 @@ describe("Engine.IO protocol", () => {
         );
 
         await waitFor(socket, "message"); // handshake
+        await waitFor(socket, "message"); // ping (Fila: as upstream's copy, the first PING comes at once)
 
         socket.send("abc");
 
@@ -372,7 +384,9 @@ describe("Engine.IO protocol", () => {
 
     describe("HTTP long-polling", () => {
       it("sends ping/pong packets", async () => {
-        const sid = await initLongPollingSession();
+        // Fila: as upstream's copy, a bare handshake: the loop below reads the first PING.
+        const handshake = await fetch(`${URL}/engine.io/?EIO=4&transport=polling`);
+        const sid = JSON.parse((await handshake.text()).substring(1)).sid;
 
         for (let i = 0; i < 3; i++) {
           const pollResponse = await fetch(
@@ -473,6 +487,7 @@ describe("Engine.IO protocol", () => {
         );
 
         await waitFor(socket, "message"); // handshake
+        await waitFor(socket, "message"); // ping (Fila: as upstream's copy, the first PING comes at once)
 
         socket.send("1");
 
