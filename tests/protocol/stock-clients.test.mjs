@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import {
-  startServer, setupClinic, waitForEvent, recordEvents, assertMeta, STATUS, sleep,
+  startServer, setupClinic, waitForEvent, recordEvents, assertMeta, STATUS,
 } from './helpers.mjs';
 
 /** Resolves once `socket` is connected; rejects with its `connect_error`, or after `ms`. */
@@ -51,13 +51,11 @@ test('socket.io-client with default options starts on polling, upgrades to webso
   // The engine exists from io() on; its first transport is the one the handshake used.
   const { engine } = socket.io;
   const opened = once(socket.io, 'open').then(() => engine.transport.name);
-  const upgraded = once(engine, 'upgrade');
+  const upgraded = once(engine, 'upgrade', { signal: AbortSignal.timeout(5000) });
 
   await connected(socket);
   assert.equal(await opened, 'polling', 'the session opened by polling');
-  if (engine.transport.name !== 'websocket') {
-    await Promise.race([upgraded, sleep(5000).then(() => assert.fail('no upgrade to websocket within 5 s'))]);
-  }
+  await upgraded.catch(() => assert.fail('no upgrade to websocket within 5 s'));
   assert.equal(socket.io.engine.transport.name, 'websocket', 'then upgraded to a websocket');
 
   const expected = await checkIn(c);
