@@ -1,5 +1,6 @@
 // Helpers for the Socket.IO protocol tests: a real `fila serve` on a fresh SQLite file and a
-// free port, a tiny REST client, Socket.IO clients (the real `socket.io-client` v4) that record
+// free port, started as the README starts it (the web app embedded in the binary, no
+// `--web-dir`), a tiny REST client, Socket.IO clients (the real `socket.io-client` v4) that record
 // every event they receive, and the contract's payload checks.
 
 import { spawn, execFile, execFileSync } from 'node:child_process';
@@ -41,20 +42,40 @@ process.on('exit', () => {
 });
 
 function serverEnv() {
-  return { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' };
+  // FILA_WEB_DIR would make the server serve a folder: the tests run the shipping configuration.
+  const { FILA_WEB_DIR: _folder, ...env } = process.env;
+  return { ...env, RUST_LOG: process.env.RUST_LOG ?? 'warn' };
+}
+
+/**
+ * Fails unless `GET /` answers the built web app's `index.html` (its root element and its
+ * hashed bundle): a binary built before `scripts/build-web` serves only the API, and a test run
+ * on it would not be the program users run.
+ */
+export async function assertServesWebApp(base, what = `${FILA_BIN}`) {
+  const res = await fetch(`${base}/`);
+  const body = await res.text();
+  const html = res.status === 200 && (res.headers.get('content-type') ?? '').startsWith('text/html')
+    && body.includes('<div id="root">') && /src="\/assets\/index-[^"]+\.js"/.test(body);
+  if (!html) {
+    throw new Error(`${what} does not serve the web app at / (${res.status} ${res.headers.get('content-type')}): `
+      + 'run scripts/build-web, then rebuild the binary, so it embeds web/dist');
+  }
+  return body;
 }
 
 /**
  * Starts `fila serve --listen 127.0.0.1:0` on a fresh SQLite file (or on `databaseUrl`, to
  * share one database between nodes); resolves once it printed
- * `Fila is running at http://127.0.0.1:PORT`. Call `stop()` (closes this server's sockets, kills
+ * `Fila is running at http://127.0.0.1:PORT` and serves its embedded web app at `/` (unless
+ * `extraArgs` has `--web-dir`). Call `stop()` (closes this server's sockets, kills
  * the process, removes the temp dir); tests register it with `t.after`.
  */
 export async function startServer({ tokenTtl, demo = false, extraArgs = [], databaseUrl: shared } = {}) {
   if (!existsSync(FILA_BIN)) throw new Error(`FILA_BIN ${FILA_BIN} not found: build the server first`);
   const dir = mkdtempSync(path.join(tmpdir(), 'fila-protocol-'));
   const databaseUrl = shared ?? `sqlite://${path.join(dir, 'fila.db')}?mode=rwc`;
-  const args = ['serve', '--listen', '127.0.0.1:0', '--database-url', databaseUrl, '--web-dir', path.join(dir, 'no-web'), ...extraArgs];
+  const args = ['serve', '--listen', '127.0.0.1:0', '--database-url', databaseUrl, ...extraArgs];
   if (tokenTtl !== undefined) args.push('--token-ttl', String(tokenTtl));
   if (demo) args.push('--demo');
   const child = spawn(FILA_BIN, args, { cwd: dir, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,6 +95,14 @@ export async function startServer({ tokenTtl, demo = false, extraArgs = [], data
     child.on('error', fail);
     exited.then(({ code, signal }) => fail(new Error(`fila serve exited (${code ?? signal}):\n${output}`)));
   });
+  if (!extraArgs.includes('--web-dir')) {
+    await assertServesWebApp(base).catch(async (error) => {
+      child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    });
+  }
 
   const sockets = new Set();
   const server = {
@@ -161,7 +190,14 @@ function openSocket(base, token, { via, transports, bearerPrefix }) {
   else if (via === 'auth') options.auth = { token: value };
   else if (via === 'status') options.auth = { statusToken: token };
   else if (via !== 'none') throw new Error(`via: ${via}`);
-  const socket = io(base, options);
+  return recordEvents(io(base, options));
+}
+
+/**
+ * Makes `socket` (a socket.io-client socket) record every event it receives from now on
+ * (`socket.received`, `[{event, args}]`), for `waitForEvent` and `expectNoEvent`.
+ */
+export function recordEvents(socket) {
   socket.received = [];
   socket.waiters = [];
   socket.onAny((event, ...args) => {

@@ -1,8 +1,9 @@
 // Starts real `fila serve` processes for a test: a fresh SQLite file in a temp dir, a free
-// port, the built web app, and helpers to talk to the REST API the way an integration would.
+// port, the web app embedded in the binary (started as the README starts it: no `--web-dir`),
+// and helpers to talk to the REST API the way an integration would.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import { promisify } from 'node:util';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FILA_BIN = path.resolve(repoRoot, process.env.FILA_BIN ?? 'target/debug/fila');
-export const FILA_WEB_DIR = path.resolve(repoRoot, process.env.FILA_WEB_DIR ?? 'web/dist');
+/** The web app's build: the binary must embed this one (`cargo build` after `scripts/build-web`). */
+const WEB_INDEX = path.join(repoRoot, 'web/dist/index.html');
 
 const run = promisify(execFile);
 
@@ -29,9 +31,7 @@ export async function freePort() {
 
 /** A fresh database in its own temp dir; `cleanup()` removes it. */
 export function freshDatabase() {
-  for (const [what, file] of [['FILA_BIN', FILA_BIN], ['FILA_WEB_DIR', path.join(FILA_WEB_DIR, 'index.html')]]) {
-    if (!existsSync(file)) throw new Error(`${what}: ${file} not found (build the server and \`npm --prefix web run build\` first)`);
-  }
+  if (!existsSync(FILA_BIN)) throw new Error(`FILA_BIN: ${FILA_BIN} not found (scripts/build-web, then cargo build)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'fila-browser-'));
   // `mode=rwc` lets SQLite create the file (without it a fresh path fails to open).
   const url = `sqlite://${path.join(dir, 'fila.db')}?mode=rwc`;
@@ -48,7 +48,28 @@ export async function createAccount(databaseUrl, { name, email, password }) {
 }
 
 function serverEnv(extra = {}) {
-  return { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...extra };
+  // FILA_WEB_DIR would make the server serve a folder: the tests run the shipping configuration.
+  const { FILA_WEB_DIR: _folder, ...env } = process.env;
+  return { ...env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...extra };
+}
+
+/**
+ * Fails unless `GET /` answers the web app embedded in the binary, and the same build as
+ * `web/dist` when there is one: an API-only binary (built before `scripts/build-web`) or one
+ * built before the last web build would test another program than the one in the tree.
+ */
+async function assertServesWebApp(base) {
+  const res = await fetch(`${base}/`);
+  const body = await res.text();
+  const html = res.status === 200 && (res.headers.get('content-type') ?? '').startsWith('text/html')
+    && body.includes('<div id="root">') && /src="\/assets\/index-[^"]+\.js"/.test(body);
+  if (!html) {
+    throw new Error(`${FILA_BIN} does not serve the web app at / (${res.status}): it was built without it; `
+      + 'run scripts/build-web, then cargo build');
+  }
+  if (existsSync(WEB_INDEX) && readFileSync(WEB_INDEX, 'utf8') !== body) {
+    throw new Error(`${FILA_BIN} embeds another build of the web app than web/dist: rebuild it (cargo build)`);
+  }
 }
 
 /**
@@ -57,7 +78,7 @@ function serverEnv(extra = {}) {
  */
 export async function startServer({ databaseUrl, port, tokenTtl, extraArgs = [] }) {
   port ??= await freePort();
-  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', databaseUrl, '--web-dir', FILA_WEB_DIR, ...extraArgs];
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', databaseUrl, ...extraArgs];
   if (tokenTtl) args.push('--token-ttl', String(tokenTtl));
   const child = spawn(FILA_BIN, args, { env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -81,6 +102,11 @@ export async function startServer({ databaseUrl, port, tokenTtl, extraArgs = [] 
     }
     await sleep(50);
   }
+  await assertServesWebApp(base).catch(async (error) => {
+    child.kill('SIGKILL');
+    await exited;
+    throw error;
+  });
 
   return {
     base,
