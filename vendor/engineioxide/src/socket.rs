@@ -631,6 +631,15 @@ where
         (self.close_fn)(self.id, reason);
     }
 
+    /// Closes the socket and the underlying connection without sending the close packet: to
+    /// the client this is a lost connection, from which it reconnects by itself (python-engineio
+    /// treats a close packet from the server as final and never reconnects).
+    /// The socket will be removed from the `Engine` and the [`Handler`](crate::handler::EngineIoHandler) will be notified.
+    #[cfg_attr(feature = "tracing", tracing::instrument(skip(self)))]
+    pub fn abort(&self, reason: DisconnectReason) {
+        (self.close_fn)(self.id, reason);
+    }
+
     /// Returns true if the socket is closed
     /// It means that no more packets can be sent to the client
     pub fn is_closed(&self) -> bool {

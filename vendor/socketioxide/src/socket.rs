@@ -359,7 +359,7 @@ impl<A: Adapter> Socket<A> {
     /// session). The disconnect handler is called with [`DisconnectReason::ClosingServer`].
     pub fn close_transport(&self) {
         if !self.esocket.is_closed() {
-            self.esocket.close(EIoDisconnectReason::ClosingServer);
+            self.esocket.abort(EIoDisconnectReason::ClosingServer);
         }
     }
 
@@ -752,7 +752,8 @@ impl<A: Adapter> Socket<A> {
         if !self.esocket.is_closed() {
             #[cfg(feature = "tracing")]
             tracing::debug!("closing underlying transport for socket: {}", self.id);
-            self.esocket.close(EIoDisconnectReason::ClosingServer);
+            // No Engine.IO close packet: clients reconnect (python-engineio would not).
+            self.esocket.abort(EIoDisconnectReason::ClosingServer);
         }
         self.esocket.closed().await;
     }
@@ -770,7 +771,7 @@ impl<A: Adapter> Socket<A> {
             Err(TrySendError::Full(_)) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(sid = ?self.id, "outgoing buffer full: closing the transport");
-                self.esocket.close(EIoDisconnectReason::TransportError);
+                self.esocket.abort(EIoDisconnectReason::TransportError);
                 Err(SocketError::InternalChannelFull)
             }
             Err(TrySendError::Closed(_)) => Err(SocketError::Closed),
