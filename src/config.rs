@@ -25,6 +25,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// Manage an account's users (recover a clinic left without an active master).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// The demo clinic.
     Demo {
         #[command(subcommand)]
@@ -62,6 +67,44 @@ pub struct SeedHistoryArgs {
 pub enum AccountsCommand {
     /// Create an account and its master user; prints `{"accountId":..,"userId":..}`.
     Create(CreateAccountArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user of an account (`--master` for a master user); prints `{"userId":..}`.
+    Create(CreateUserArgs),
+    /// Print the account's users, one JSON line each: id, name, email, isMaster, active.
+    List(ListUsersArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateUserArgs {
+    /// The account (clinic) id, as `fila accounts create` printed it.
+    #[arg(long)]
+    pub account: i64,
+    /// The user's email (login; unique across the server).
+    #[arg(long)]
+    pub email: String,
+    /// The user's name.
+    #[arg(long)]
+    pub name: String,
+    /// The user's password (8 to 200 characters).
+    #[arg(long)]
+    pub password: SecretString,
+    /// Make the user a master (manages users, API keys and settings).
+    #[arg(long)]
+    pub master: bool,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListUsersArgs {
+    /// The account (clinic) id.
+    #[arg(long)]
+    pub account: i64,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
 }
 
 #[derive(Debug, Clone, Args)]

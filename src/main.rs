@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fila::config::{AccountsCommand, Cli, Command, DemoCommand};
+use fila::config::{AccountsCommand, Cli, Command, DemoCommand, UsersCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,6 +12,12 @@ async fn main() -> ExitCode {
         Command::Accounts {
             command: AccountsCommand::Create(args),
         } => fila::startup::create_account(args).await,
+        Command::Users {
+            command: UsersCommand::Create(args),
+        } => fila::startup::create_user(args).await,
+        Command::Users {
+            command: UsersCommand::List(args),
+        } => fila::startup::list_users(args).await,
         Command::Demo {
             command: DemoCommand::SeedHistory(args),
         } => fila::startup::seed_history(args).await,

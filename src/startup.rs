@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 use crate::auth::jwt::Tokens;
 use crate::auth::password::{Hashing, HashingLimits};
 use crate::auth::throttle::Throttle;
-use crate::config::{CreateAccountArgs, SeedHistoryArgs, ServeArgs};
+use crate::config::{CreateAccountArgs, CreateUserArgs, ListUsersArgs, SeedHistoryArgs, ServeArgs};
+use crate::error::ApiError;
 use crate::events::EventLog;
 use crate::events::delivery::{Delivery, LogHealth};
 use crate::http::SelfCheckinLimiter;
@@ -296,12 +297,61 @@ pub async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
         args.password.expose_secret(),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .map_err(cli_error)?;
     println!(
         "{}",
         serde_json::json!({"accountId": created.account_id, "userId": created.user_id})
     );
     Ok(())
+}
+
+/// `fila users create`.
+pub async fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    let user_id = accounts::create_user(
+        &store,
+        args.account,
+        &args.name,
+        &args.email,
+        args.password.expose_secret(),
+        args.master,
+    )
+    .await
+    .map_err(cli_error)?;
+    println!("{}", serde_json::json!({ "userId": user_id }));
+    Ok(())
+}
+
+/// `fila users list`: one JSON line per user, never the password hash.
+pub async fn list_users(args: ListUsersArgs) -> anyhow::Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    let users = accounts::list_users(&store, args.account)
+        .await
+        .map_err(cli_error)?;
+    for user in users {
+        let line = serde_json::json!({
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "isMaster": user.is_master != 0,
+            "active": user.active != 0,
+        });
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// An operator's mistake as one plain line (`main` prefixes `fila: error: `); our own failures
+/// keep their cause chain.
+fn cli_error(err: ApiError) -> anyhow::Error {
+    match err {
+        ApiError::Validation(problems) => anyhow::anyhow!(problems.join("; ")),
+        ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Conflict(m) => {
+            anyhow::anyhow!(m)
+        }
+        ApiError::Internal(err) => err,
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 /// `fila demo seed-history`.

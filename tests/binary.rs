@@ -175,3 +175,184 @@ fn a_listen_address_in_use_names_the_cause() {
         "{stderr}"
     );
 }
+
+/// Runs `fila ARGS...` on the SQLite database `db` (none of the caller's environment leaks in);
+/// answers whether it succeeded, its stdout and its stderr.
+fn fila_on(db: &str, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(FILA)
+        .args(args)
+        .args(["--database-url", db])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "off")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run fila");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The one JSON line a command printed.
+fn json_line(stdout: &str) -> serde_json::Value {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stdout}");
+    serde_json::from_str(lines[0]).expect("a JSON line")
+}
+
+#[test]
+fn an_operator_adds_a_master_to_a_clinic_and_lists_its_users() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("fila.db").display());
+    let (ok, out, err) = fila_on(
+        &db,
+        &[
+            "accounts",
+            "create",
+            "--name",
+            "Clínica",
+            "--email",
+            "dona@clinica.test",
+            "--password",
+            "senha-forte-1",
+        ],
+    );
+    assert!(ok, "{err}");
+    let account = json_line(&out)["accountId"].as_i64().expect("accountId");
+    let account_arg = account.to_string();
+
+    let (ok, out, err) = fila_on(
+        &db,
+        &[
+            "users",
+            "create",
+            "--account",
+            &account_arg,
+            "--email",
+            " Nova@Clinica.test ",
+            "--name",
+            "Nova Master",
+            "--password",
+            "outra-senha-1",
+            "--master",
+        ],
+    );
+    assert!(ok, "{err}");
+    let created = json_line(&out);
+    let user_id = created["userId"].as_i64().expect("userId");
+    assert_eq!(created, serde_json::json!({ "userId": user_id }));
+    let (ok, out, err) = fila_on(
+        &db,
+        &[
+            "users",
+            "create",
+            "--account",
+            &account_arg,
+            "--email",
+            "staff@clinica.test",
+            "--name",
+            "Ana",
+            "--password",
+            "recepcao123",
+        ],
+    );
+    assert!(ok, "{err}");
+    let staff_id = json_line(&out)["userId"].as_i64().expect("userId");
+
+    let (ok, out, err) = fila_on(&db, &["users", "list", "--account", &account_arg]);
+    assert!(ok, "{err}");
+    let users: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(users.len(), 3, "{out}");
+    let ana = &users[0];
+    assert_eq!(
+        *ana,
+        serde_json::json!({"id": staff_id, "name": "Ana", "email": "staff@clinica.test",
+                           "isMaster": false, "active": true})
+    );
+    assert_eq!(users[2]["id"], user_id);
+    assert_eq!(users[2]["email"], "nova@clinica.test", "kept in lower case");
+    assert_eq!(users[2]["isMaster"], true);
+    for user in &users {
+        let keys: Vec<&String> = user.as_object().expect("an object").keys().collect();
+        assert_eq!(
+            keys,
+            ["id", "name", "email", "isMaster", "active"],
+            "{user}"
+        );
+    }
+    assert!(!out.contains("argon2"), "never a password hash: {out}");
+}
+
+#[test]
+fn users_commands_refuse_bad_input_in_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("fila.db").display());
+    let (ok, out, err) = fila_on(
+        &db,
+        &[
+            "accounts",
+            "create",
+            "--name",
+            "Clínica",
+            "--email",
+            "dona@clinica.test",
+            "--password",
+            "senha-forte-1",
+        ],
+    );
+    assert!(ok, "{err}");
+    let account = json_line(&out)["accountId"]
+        .as_i64()
+        .expect("accountId")
+        .to_string();
+    let create = |account: &str, email: &str, password: &str| {
+        fila_on(
+            &db,
+            &[
+                "users",
+                "create",
+                "--account",
+                account,
+                "--email",
+                email,
+                "--name",
+                "X",
+                "--password",
+                password,
+            ],
+        )
+    };
+    for ((ok, out, err), expected) in [
+        (
+            create("999", "x@clinica.test", "senha-forte-1"),
+            "no account with id 999",
+        ),
+        (
+            create(&account, "DONA@clinica.test", "senha-forte-1"),
+            "a user with this email already exists",
+        ),
+        (
+            create(&account, "x@clinica.test", "curta"),
+            "password must have at least 8 characters",
+        ),
+        (
+            create(&account, "not-an-email", "senha-forte-1"),
+            "email must be a valid email address",
+        ),
+        (
+            fila_on(&db, &["users", "list", "--account", "999"]),
+            "no account with id 999",
+        ),
+    ] {
+        assert!(!ok, "{expected}: should fail");
+        assert!(out.is_empty(), "{expected}: nothing on stdout: {out}");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines, [format!("fila: error: {expected}")], "{err}");
+    }
+    let (_, out, _) = fila_on(&db, &["users", "list", "--account", &account]);
+    assert_eq!(out.lines().count(), 1, "nothing was created: {out}");
+}

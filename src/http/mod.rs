@@ -5,6 +5,7 @@ mod account;
 mod appointments;
 mod asyncapi;
 mod auth;
+mod csv_export;
 mod doctors;
 pub mod edge;
 mod events;

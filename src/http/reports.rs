@@ -18,6 +18,7 @@ use crate::state::AppState;
 use crate::store::reports::{self, Durations, GroupBy, Measure, Outcomes, Scope};
 
 use super::account::clinic_zone;
+use super::csv_export;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -109,25 +110,13 @@ trait Report: Serialize {
 }
 
 /// Answers the rows as JSON or as CSV (a header line, then one line per row; an empty value for
-/// `null`), named `{report}-{from}-{to}.csv` when downloaded.
+/// `null`; cells neutralised against formulas, see `csv_export`), named
+/// `{report}-{from}-{to}.csv` when downloaded.
 fn answer<T: Report>(rows: Vec<T>, csv: bool, scope: &Scope) -> ApiResult<Response> {
     if !csv {
         return Ok(ApiJson(rows).into_response());
     }
-    let mut writer = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    writer
-        .write_record(T::COLUMNS)
-        .map_err(|e| anyhow::anyhow!("writing a CSV header: {e}"))?;
-    for row in &rows {
-        writer
-            .serialize(row)
-            .map_err(|e| anyhow::anyhow!("writing a CSV row: {e}"))?;
-    }
-    let text = writer
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("finishing a CSV: {e}"))?;
+    let text = csv_export::write(T::COLUMNS, &rows)?;
     let filename = format!(
         "attachment; filename=\"{}-{}-{}.csv\"",
         T::NAME,

@@ -9,19 +9,22 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::valid_email;
+use crate::accounts::{check_user_name, check_user_password, email_taken, valid_email};
 use crate::auth::AuthUser;
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
 use crate::state::AppState;
 use crate::store::{
-    self,
+    self, Tx,
     accounts::{UserRow, UserUpdate},
     events::ControlRow,
 };
 
 use super::auth::require_master;
 use super::idempotency::idempotent;
+
+/// The answer to a change that would leave the clinic without an active master.
+pub const LAST_MASTER: &str = "a clinic must keep at least one active master";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -77,30 +80,15 @@ pub struct UserPatch {
     pub active: Option<bool>,
 }
 
-const MAX_PASSWORD: usize = 200;
-
-fn check_name(problems: &mut Problems, name: &str) {
-    problems.check(!name.is_empty(), "name must not be empty");
-    problems.check(
-        name.chars().count() <= 200,
-        "name must have at most 200 characters",
-    );
-}
-
-fn check_password(problems: &mut Problems, password: &str) {
-    let length = password.chars().count();
-    problems.check(length >= 8, "password must have at least 8 characters");
-    problems.check(
-        length <= MAX_PASSWORD,
-        "password must have at most 200 characters",
-    );
-}
-
-fn email_taken(err: sqlx::Error) -> ApiError {
-    if store::is_unique_violation(&err) {
-        ApiError::Conflict("a user with this email already exists".into())
-    } else {
-        err.into()
+/// Checks again, inside the change's transaction (which holds the account's write turn), that
+/// the acting user is still an active master: `require_master` read it before the turn, and a
+/// master demoted or deactivated meanwhile by another master must not act as one.
+async fn still_master(tx: &mut Tx, user: &AuthUser) -> ApiResult<()> {
+    match store::accounts::user(tx, user.account_id, user.user_id).await? {
+        Some(actor) if actor.is_master != 0 && actor.active != 0 => Ok(()),
+        _ => Err(ApiError::Forbidden(
+            "only the master user can do this".into(),
+        )),
     }
 }
 
@@ -118,13 +106,14 @@ pub async fn create(
     let name = body.name.trim().to_string();
     let email = body.email.trim().to_lowercase();
     let mut problems = Problems::new();
-    check_name(&mut problems, &name);
+    check_user_name(&mut problems, &name);
     problems.check(valid_email(&email), "email must be a valid email address");
-    check_password(&mut problems, &body.password);
+    check_user_password(&mut problems, &body.password);
     problems.into_result()?;
     let hash = state.hashing.hash(body.password).await?;
     let now = now_ms();
     let mut tx = state.store.begin_write(user.account_id).await?;
+    still_master(&mut tx, &user).await?;
     let id = store::accounts::insert_user(
         &mut tx,
         user.account_id,
@@ -177,10 +166,12 @@ pub async fn get_one(
 
 /// Changes a user: name, email, password, master flag; `{"active":false}` deactivates them
 /// (their tokens stop working at once), `{"active":true}` reactivates. A master cannot
-/// deactivate themselves or drop their own master flag (409), so the clinic keeps a master.
+/// deactivate themselves or drop their own master flag (409), and no change may deactivate or
+/// demote the clinic's last active master (409, checked in the change's transaction, so two
+/// masters deactivating each other at the same moment cannot both succeed).
 #[utoipa::path(patch, operation_id = "updateUser", path = "/api/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = UserPatch, responses((status = 200, body = User), (status = 403), (status = 404),
-        (status = 409, description = "Email already in use, or a master's change to themselves that would lock them out")))]
+        (status = 409, description = "Email already in use, a master's change to themselves that would lock them out, or a change that would leave the clinic without an active master")))]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -192,13 +183,13 @@ pub async fn update(
     let name = patch.name.map(|n| n.trim().to_string());
     let email = patch.email.map(|e| e.trim().to_lowercase());
     if let Some(name) = &name {
-        check_name(&mut problems, name);
+        check_user_name(&mut problems, name);
     }
     if let Some(email) = &email {
         problems.check(valid_email(email), "email must be a valid email address");
     }
     if let Some(password) = &patch.password {
-        check_password(&mut problems, password);
+        check_user_password(&mut problems, password);
     }
     problems.into_result()?;
     if id == user.user_id && (patch.active == Some(false) || patch.is_master == Some(false)) {
@@ -222,6 +213,15 @@ pub async fn update(
         is_master: patch.is_master.unwrap_or(row.is_master != 0),
         active: patch.active.unwrap_or(row.active != 0),
     };
+    let was_active_master = row.is_master != 0 && row.active != 0;
+    if was_active_master
+        && !(update.is_master && update.active)
+        && store::accounts::other_active_masters(&mut tx, user.account_id, id).await? == 0
+    {
+        // Dropping `tx` rolls back: nothing changes.
+        return Err(ApiError::Conflict(LAST_MASTER.into()));
+    }
+    still_master(&mut tx, &user).await?;
     let now = now_ms();
     let cut = (row.active != 0 && !update.active) || hash_changed;
     store::accounts::update_user(&mut tx, user.account_id, id, &update, now)

@@ -185,6 +185,27 @@ pub async fn is_active(
     Ok(active.map(|a| a == 1))
 }
 
+/// How many active masters the account has besides `user_id`. Run it inside the change's
+/// `Store::begin_write` transaction: on PostgreSQL that transaction holds the account row's
+/// lock, taken before this count, so no other change to the account's users can commit between
+/// the count and the write (two masters deactivating each other take turns, and the second one
+/// counts after the first one committed); on SQLite write transactions already run one at a
+/// time on the writer connection, each from `BEGIN IMMEDIATE`.
+pub async fn other_active_masters(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    user_id: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users \
+         WHERE account_id = $1 AND id <> $2 AND is_master = 1 AND active = 1",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}
+
 /// What `PATCH /users/{id}` writes.
 #[derive(Debug, Clone)]
 pub struct UserUpdate {

@@ -379,3 +379,103 @@ async fn the_openapi_document_describes_the_reports_users_and_history() {
     }
     assert!(doc["components"]["schemas"]["WaitRow"].is_object());
 }
+
+/// Doctor names a spreadsheet would run as formulas (OWASP's CSV injection examples), with the
+/// cell each must come out as. A name cannot start with a tab or a carriage return through the
+/// API (names are trimmed), so those two are written to the database directly, as data from
+/// an import or an older version would be.
+const FORMULA_NAMES: [&str; 6] = [
+    "=HYPERLINK(\"http://x\",\"y\")",
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+];
+
+#[tokio::test]
+async fn csv_cells_that_start_a_formula_are_prefixed_with_a_quote() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("csv@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    for (i, name) in FORMULA_NAMES.iter().enumerate() {
+        let (s, doctor) = app
+            .post(
+                "/api/doctors",
+                &token,
+                json!({"name": format!("Dr. {i}"), "procedureIds": [clinic.procedure_id]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{doctor}");
+        let doctor_id = doctor["id"].as_i64().unwrap();
+        if name.starts_with(['\t', '\r']) {
+            sqlx::query("UPDATE doctors SET name = $1 WHERE id = $2")
+                .bind(*name)
+                .bind(doctor_id)
+                .execute(app.store.pool())
+                .await
+                .unwrap();
+        } else {
+            let (s, doctor) = app
+                .patch(
+                    &format!("/api/doctors/{doctor_id}"),
+                    &token,
+                    json!({"name": name}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{doctor}");
+            assert_eq!(doctor["name"], *name, "kept as typed");
+        }
+        // Doctor i gets i + 1 appointments, so the report's order (most first) is known.
+        for slot in 0..=i {
+            let (s, created) = app
+                .post(
+                    "/api/appointments",
+                    &token,
+                    json!({"patientId": clinic.patient_id, "procedures": [{"id": clinic.procedure_id}],
+                           "doctorId": doctor_id, "date": MONDAY,
+                           "startTime": format!("{:02}:00", 8 + slot), "endTime": format!("{:02}:30", 8 + slot)}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{created}");
+        }
+    }
+
+    let path = format!("/api/reports/doctors?from={MONDAY}&to={MONDAY}");
+    let json = report(&app, &token, &path).await;
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["doctorName"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = FORMULA_NAMES.iter().rev().copied().collect();
+    assert_eq!(names, expected, "JSON keeps the names as they are");
+
+    let response = app
+        .client
+        .get(format!("{}{path}&format=csv", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let column = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "doctorName")
+        .expect("a doctorName column");
+    let cells: Vec<String> = reader
+        .records()
+        .map(|row| row.unwrap()[column].to_string())
+        .collect();
+    let quoted: Vec<String> = expected.iter().map(|name| format!("'{name}")).collect();
+    assert_eq!(cells, quoted, "{text}");
+    // The figures beside them stay plain numbers.
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let first = reader.records().next().unwrap().unwrap();
+    assert_eq!(&first[2], "6", "appointments of the busiest doctor");
+}

@@ -1,10 +1,13 @@
 //! Staff users (master only), deactivation, the actor of every status move, and procedures
 //! edited and removed.
 
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use std::sync::Arc;
 
-use crate::helpers::{TestApp, names};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::Barrier;
+
+use crate::helpers::{PASSWORD, TestApp, names};
 
 const STAFF_PASSWORD: &str = "recepcao123";
 
@@ -334,4 +337,176 @@ async fn the_master_sets_how_the_panel_writes_names() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (_, account) = app.get("/api/account", &master).await;
     assert_eq!(account["panelNameStyle"], "initials");
+}
+
+/// How many of the account's users are active masters, read from the database.
+async fn active_masters(app: &TestApp, account_id: i64) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE account_id = $1 AND is_master = 1 AND active = 1",
+    )
+    .bind(account_id)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_last_active_master_cannot_be_demoted_or_deactivated() {
+    let app = TestApp::spawn().await;
+    let (account_id, master_id) = app
+        .create_account("Clínica", "last-master@clinica.test")
+        .await;
+    let master = app.login("last-master@clinica.test", PASSWORD).await;
+
+    // Alone, the master can neither deactivate nor demote themselves: 409, nothing changes.
+    for patch in [
+        json!({"active": false}),
+        json!({"isMaster": false}),
+        json!({"name": "Outro nome", "active": false, "isMaster": false}),
+    ] {
+        let (s, body) = app
+            .patch(&format!("/api/users/{master_id}"), &master, patch.clone())
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{patch}: {body}");
+        assert_eq!(body["statusCode"], 409);
+        assert_eq!(body["error"], "Conflict");
+    }
+    let (_, me) = app.get(&format!("/api/users/{master_id}"), &master).await;
+    assert_eq!(me["name"], "Clínica", "nothing changed");
+    assert_eq!(
+        (me["isMaster"].clone(), me["active"].clone()),
+        (json!(true), json!(true))
+    );
+
+    // A second master can be demoted, then deactivated; the first one stays the last.
+    let (s, second) = app
+        .post(
+            "/api/users",
+            &master,
+            json!({"name": "Bia", "email": "last-bia@clinica.test", "password": STAFF_PASSWORD, "isMaster": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    let second_id = second["id"].as_i64().unwrap();
+    assert_eq!(active_masters(&app, account_id).await, 2);
+    let (s, body) = app
+        .patch(
+            &format!("/api/users/{second_id}"),
+            &master,
+            json!({"isMaster": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = app
+        .patch(
+            &format!("/api/users/{second_id}"),
+            &master,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = app
+        .patch(
+            &format!("/api/users/{master_id}"),
+            &master,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(active_masters(&app, account_id).await, 1);
+}
+
+/// `actor` sends `patch` for user `target` once the barrier opens; answers the status.
+fn patch_at_barrier(
+    app: &TestApp,
+    barrier: Arc<Barrier>,
+    actor: String,
+    target: i64,
+    patch: Value,
+) -> tokio::task::JoinHandle<StatusCode> {
+    let request = app
+        .client
+        .patch(format!("{}/api/users/{target}", app.base))
+        .bearer_auth(actor)
+        .json(&patch);
+    tokio::spawn(async move {
+        barrier.wait().await;
+        request.send().await.expect("PATCH").status()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_masters_removing_each_other_at_once_leave_one_active_master() {
+    const ROUNDS: usize = 24;
+    let app = TestApp::spawn().await;
+    let emails = ["race-a@clinica.test", "race-b@clinica.test"];
+    let (account_id, a_id) = app.create_account("Clínica", emails[0]).await;
+    let a = app.login(emails[0], PASSWORD).await;
+    let (s, b) = app
+        .post(
+            "/api/users",
+            &a,
+            json!({"name": "B", "email": emails[1], "password": PASSWORD, "isMaster": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let ids = [a_id, b["id"].as_i64().unwrap()];
+    // Each round, both masters remove the other at once: deactivate or demote, all four pairs.
+    let removals = [json!({"active": false}), json!({"isMaster": false})];
+    let mut last_master_conflicts = 0;
+    for round in 0..ROUNDS {
+        let tokens = [
+            app.login(emails[0], PASSWORD).await,
+            app.login(emails[1], PASSWORD).await,
+        ];
+        let barrier = Arc::new(Barrier::new(2));
+        let by_a = patch_at_barrier(
+            &app,
+            barrier.clone(),
+            tokens[0].clone(),
+            ids[1],
+            removals[round % 2].clone(),
+        );
+        let by_b = patch_at_barrier(
+            &app,
+            barrier,
+            tokens[1].clone(),
+            ids[0],
+            removals[(round / 2) % 2].clone(),
+        );
+        let statuses = [by_a.await.unwrap(), by_b.await.unwrap()];
+        let succeeded = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        assert_eq!(
+            succeeded, 1,
+            "round {round}: exactly one wins: {statuses:?}"
+        );
+        for status in statuses.iter().filter(|s| **s != StatusCode::OK) {
+            // 409 when the loser's change reached its transaction after the winner's commit;
+            // 401 / 403 when the loser's token or master flag was already gone at the door.
+            assert!(
+                [
+                    StatusCode::CONFLICT,
+                    StatusCode::UNAUTHORIZED,
+                    StatusCode::FORBIDDEN
+                ]
+                .contains(status),
+                "round {round}: {statuses:?}"
+            );
+            if *status == StatusCode::CONFLICT {
+                last_master_conflicts += 1;
+            }
+        }
+        assert_eq!(
+            active_masters(&app, account_id).await,
+            1,
+            "round {round}: the clinic keeps one active master"
+        );
+        // Both masters again for the next round.
+        sqlx::query("UPDATE users SET is_master = 1, active = 1 WHERE account_id = $1")
+            .bind(account_id)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+    }
+    eprintln!("{last_master_conflicts} of {ROUNDS} rounds ended in the last-master 409");
 }
