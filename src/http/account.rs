@@ -31,7 +31,8 @@ pub struct AccountView {
     /// The clinic's day, `YYYY-MM-DD`, in the clinic's time zone.
     pub today: String,
     pub now: String,
-    /// The clinic's IANA time zone: the account's setting, else the server's `TZ`.
+    /// The clinic's IANA time zone: the account's setting, else the server's default zone
+    /// (`--time-zone`, else `TZ`).
     #[schema(example = "America/Sao_Paulo")]
     pub time_zone: String,
     pub wait_warn_minutes: i64,
