@@ -238,3 +238,39 @@ async fn the_servers_default_zone_is_a_setting() {
         "a zone that is not an IANA name stops the start"
     );
 }
+
+#[tokio::test]
+async fn the_demo_clinic_is_seeded_on_its_own_today() {
+    away_from_midnight().await;
+    let zone = Tz::Pacific__Kiritimati;
+    let app = TestApp::spawn_with(|args| args.time_zone = Some(zone.name().into())).await;
+    // As `fila serve --demo` does, with the server's default zone.
+    fila::demo::seed_if_empty(&app.store, zone, false)
+        .await
+        .unwrap()
+        .expect("the demo login");
+    let token = app.login(fila::demo::EMAIL, fila::demo::PASSWORD).await;
+    let day = today_in(zone);
+    let (_, account) = app.get("/api/account", &token).await;
+    assert_eq!(account["today"], day.as_str());
+    let (_, queue) = app.get("/api/appointments/queue", &token).await;
+    assert!(!queue.as_array().unwrap().is_empty(), "today's demo queue");
+    let (_, listed) = app
+        .get(&format!("/api/appointments?date={day}&limit=100"), &token)
+        .await;
+    assert!(listed.as_array().unwrap().len() >= 12, "{listed}");
+    let yesterday = NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap() - Duration::days(1);
+    let (_, past) = app
+        .get(
+            &format!(
+                "/api/appointments?date={}&limit=5",
+                yesterday.format("%Y-%m-%d")
+            ),
+            &token,
+        )
+        .await;
+    assert!(
+        !past.as_array().unwrap().is_empty(),
+        "the past days end yesterday"
+    );
+}
