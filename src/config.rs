@@ -59,6 +59,11 @@ pub struct SeedHistoryArgs {
     /// Seed of the random generator (the same seed gives the same history).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The clinics' default time zone (IANA, e.g. `America/Sao_Paulo`): the day of every
+    /// account without its own `timeZone` setting. Default: the server's `TZ`, else the
+    /// system's zone, else `UTC`.
+    #[arg(long, env = "FILA_TIME_ZONE")]
+    pub time_zone: Option<String>,
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 }
@@ -138,6 +143,12 @@ pub struct ServeArgs {
     #[arg(long, env = "FILA_EVENT_RETENTION_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..=8_760))]
     pub event_retention_hours: u64,
 
+    /// The clinics' default time zone (IANA, e.g. `America/Sao_Paulo`): the day of every
+    /// account without its own `timeZone` setting. Default: the server's `TZ`, else the
+    /// system's zone, else `UTC`.
+    #[arg(long, env = "FILA_TIME_ZONE")]
+    pub time_zone: Option<String>,
+
     #[command(flatten)]
     pub safety: SafetyArgs,
 }
@@ -208,6 +219,18 @@ impl Default for SafetyArgs {
     }
 }
 
+/// The zone `--time-zone` names, else the server's (`TZ`, else the system's, else `UTC`).
+pub fn default_zone(flag: Option<&str>) -> anyhow::Result<chrono_tz::Tz> {
+    match flag.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => crate::domain::clinic_clock::parse_zone(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--time-zone (FILA_TIME_ZONE) must be an IANA time zone name such as America/Sao_Paulo (got '{name}')"
+            )
+        }),
+        None => Ok(crate::domain::clinic_clock::server_default_zone()),
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct CreateAccountArgs {
     /// The clinic's name.
@@ -239,5 +262,15 @@ mod tests {
             format!("{defaults:?}"),
             "SafetyArgs::default() and the flags' defaults agree"
         );
+    }
+
+    #[test]
+    fn the_default_zone_is_an_iana_name_or_a_start_up_error() {
+        assert_eq!(
+            default_zone(Some("Pacific/Kiritimati")).unwrap(),
+            chrono_tz::Tz::Pacific__Kiritimati
+        );
+        assert!(default_zone(Some("BRT3")).is_err());
+        assert!(default_zone(None).is_ok());
     }
 }

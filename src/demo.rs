@@ -3,14 +3,17 @@
 //! estimate has something to go on) and, before them, six more weeks of a busier history for
 //! the reports, created only on an empty database.
 
-use chrono::{Duration, Local, NaiveDate, TimeZone};
+use anyhow::Context;
+use chrono::{Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::accounts;
+use crate::domain::clinic_clock;
 use crate::domain::cpf;
 use crate::domain::status::Status;
-use crate::domain::time::{now_ms, today};
+use crate::domain::time::now_ms;
 use crate::history_seed::{self, Plan};
 use crate::simulate;
 use crate::store::{
@@ -85,7 +88,12 @@ pub const HISTORY: Plan = Plan {
 
 /// Seeds the demo clinic when the database has no account, with [`HISTORY`] when `history`;
 /// answers the login to print (also on later starts, while the demo user exists).
-pub async fn seed_if_empty(store: &Store, history: bool) -> anyhow::Result<Option<DemoLogin>> {
+/// Its days are the clinic's, in `default_zone` (the demo clinic has no zone of its own).
+pub async fn seed_if_empty(
+    store: &Store,
+    default_zone: Tz,
+    history: bool,
+) -> anyhow::Result<Option<DemoLogin>> {
     let login = DemoLogin {
         email: EMAIL,
         password: PASSWORD,
@@ -102,7 +110,12 @@ pub async fn seed_if_empty(store: &Store, history: bool) -> anyhow::Result<Optio
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo account: {e}"))?;
     let account = created.account_id;
-    let day = today();
+    let mut conn = store.pool().acquire().await?;
+    let clinic = store::accounts::clinic_day(&mut conn, account, default_zone, Utc::now())
+        .await
+        .context("reading the demo clinic's time zone")?;
+    drop(conn);
+    let day = clinic.today;
     let day_text = day.format("%Y-%m-%d").to_string();
     let now = now_ms();
     let mut tx = store.begin_write(account).await?;
@@ -183,10 +196,10 @@ pub async fn seed_if_empty(store: &Store, history: bool) -> anyhow::Result<Optio
         ],
         patient_ids,
     };
-    seed_past_days(&mut tx, &past, day, now).await?;
+    seed_past_days(&mut tx, &past, clinic.zone, day, now).await?;
     tx.commit().await?;
     if history {
-        history_seed::generate(store, account, HISTORY).await?;
+        history_seed::generate(store, account, default_zone, HISTORY).await?;
     }
     Ok(Some(login))
 }
@@ -208,6 +221,7 @@ const PAST_DAYS: i64 = 14;
 async fn seed_past_days(
     tx: &mut store::Tx,
     past: &Past,
+    zone: Tz,
     today: NaiveDate,
     now: i64,
 ) -> anyhow::Result<()> {
@@ -215,13 +229,7 @@ async fn seed_past_days(
     let doctors = simulate::default_doctors(past.doctor_ids, past.procedure_ids);
     for back in (1..=PAST_DAYS).rev() {
         let day = today - Duration::days(back);
-        let Some(start) = day
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| Local.from_local_datetime(&t).earliest())
-            .map(|t| t.timestamp_millis())
-        else {
-            continue;
-        };
+        let start = clinic_clock::day_start(zone, day).timestamp_millis();
         let day_text = day.format("%Y-%m-%d").to_string();
         let visits = simulate::simulate_day(&mut rng, &doctors, start, 0);
         for (i, visit) in visits.iter().enumerate() {

@@ -8,13 +8,14 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use chrono::{Datelike, Duration, Local, NaiveDate, TimeZone, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::AnyConnection;
 
+use crate::domain::clinic_clock;
 use crate::domain::status::Status;
-use crate::domain::time::today;
 use crate::store::{self, Store};
 
 /// What to generate.
@@ -92,7 +93,13 @@ struct Desk {
 
 /// Generates `plan.days` days of history before today in the account, skipping days that
 /// already have appointments. Registers doctors and patients when the account has too few.
-pub async fn generate(store: &Store, account_id: i64, plan: Plan) -> anyhow::Result<Seeded> {
+/// The days are the clinic's, in its zone (its setting, else `default_zone`).
+pub async fn generate(
+    store: &Store,
+    account_id: i64,
+    default_zone: Tz,
+    plan: Plan,
+) -> anyhow::Result<Seeded> {
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let mut conn = store.pool().acquire().await?;
     let actors: Vec<i64> = store::accounts::users(&mut conn, account_id)
@@ -108,15 +115,20 @@ pub async fn generate(store: &Store, account_id: i64, plan: Plan) -> anyhow::Res
     let existing = days_with_appointments(store, account_id).await?;
 
     let mut seeded = Seeded::default();
-    let last = today() - Duration::days(1);
-    let first = today() - Duration::days(plan.days.max(0));
+    let mut conn = store.pool().acquire().await?;
+    let clinic = store::accounts::clinic_day(&mut conn, account_id, default_zone, Utc::now())
+        .await
+        .context("reading the account's time zone")?;
+    drop(conn);
+    let last = clinic.today - Duration::days(1);
+    let first = clinic.today - Duration::days(plan.days.max(0));
     let mut day = first;
     let mut tx = store.begin_write(account_id).await?;
     let mut days_in_tx = 0;
     while day <= last {
         let text = day.format("%Y-%m-%d").to_string();
         if !existing.contains(&text) {
-            let visits = plan_day(&mut rng, day, plan, &desks, &patients, &actors);
+            let visits = plan_day(&mut rng, clinic.zone, day, plan, &desks, &patients, &actors);
             if !visits.is_empty() {
                 let moves = write_day(&mut tx, account_id, &text, &visits).await?;
                 seeded.days += 1;
@@ -323,17 +335,15 @@ fn normal(rng: &mut StdRng, mean: f64, deviation: f64) -> f64 {
     mean + deviation * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
-/// Milliseconds of a local minute of `day`.
-fn local_ms(day: NaiveDate, minute: f64) -> i64 {
-    let midnight = Local
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .earliest()
-        .map_or(0, |t| t.timestamp_millis());
-    midnight + (minute * 60_000.0) as i64
+/// Milliseconds of a local minute of `day` in `zone`.
+fn local_ms(zone: Tz, day: NaiveDate, minute: f64) -> i64 {
+    clinic_clock::at_minute(zone, day, minute).timestamp_millis()
 }
 
+/// The visits of `day` of a clinic in `zone`.
 fn plan_day(
     rng: &mut StdRng,
+    zone: Tz,
     day: NaiveDate,
     plan: Plan,
     desks: &[Desk],
@@ -363,7 +373,7 @@ fn plan_day(
         let actor = actors[rng.gen_range(0..actors.len())];
         let mut moves = Vec::new();
         let mut push = |from: Option<Status>, to: Status, minute: f64| {
-            moves.push((from, to, local_ms(day, minute), actor));
+            moves.push((from, to, local_ms(zone, day, minute), actor));
         };
         let slot_f = slot as f64;
         let mut from = Status::Agendado;
@@ -416,7 +426,7 @@ fn plan_day(
             patient: patients[rng.gen_range(0..patients.len())],
             start: format!("{:02}:{:02}", slot / 60, slot % 60),
             end: format!("{:02}:{:02}", (slot + 15) / 60, (slot + 15) % 60),
-            created_at: local_ms(day, -7.0 * 24.0 * 60.0),
+            created_at: local_ms(zone, day, -7.0 * 24.0 * 60.0),
             moves,
         });
     }

@@ -7,13 +7,15 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Local, NaiveDate, TimeZone};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use rand::RngCore;
 use serde::Serialize;
 use sqlx::AnyConnection;
 use utoipa::ToSchema;
 
 use crate::auth::api_key;
+use crate::domain::clinic_clock;
 use crate::domain::estimate::{InProgress, ServiceTimes};
 use crate::domain::status::Status;
 use crate::domain::time::{format_ms, parse_day};
@@ -82,18 +84,9 @@ pub fn token_digest(token: &str) -> String {
     api_key::digest(token)
 }
 
-/// The end of a day (the next midnight) in the server's time zone, in ms since the epoch.
-pub fn end_of_day_ms(day: &str) -> Option<i64> {
-    let next = parse_day(day)?.succ_opt()?;
-    end_of(next)
-}
-
-fn end_of(next: NaiveDate) -> Option<i64> {
-    let midnight = next.and_hms_opt(0, 0, 0)?;
-    Local
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.timestamp_millis())
+/// The end of a day (its next midnight) in the clinic's time zone, in ms since the epoch.
+pub fn end_of_day_ms(zone: Tz, day: &str) -> Option<i64> {
+    Some(clinic_clock::day_end(zone, parse_day(day)?).timestamp_millis())
 }
 
 /// One day's queues of an account and its doctors' service times: what every status of that
@@ -107,9 +100,11 @@ pub struct DayView {
 }
 
 impl DayView {
+    /// Loads `day` of the account, whose time zone is `zone`.
     pub async fn load(
         conn: &mut AnyConnection,
         account_id: i64,
+        zone: Tz,
         day: &str,
         now: i64,
     ) -> sqlx::Result<DayView> {
@@ -125,7 +120,7 @@ impl DayView {
         Ok(DayView {
             queue,
             last_calls,
-            times: ServiceTimes::from_history(&moves),
+            times: ServiceTimes::from_history(&moves, zone),
             now,
         })
     }
@@ -195,17 +190,21 @@ impl DayView {
     }
 }
 
-/// The patient's view of one appointment (`None` when it is gone).
+/// The patient's view of one appointment (`None` when it is gone); `default_zone` is the
+/// server's, for an account without its own.
 pub async fn status_of(
     conn: &mut AnyConnection,
     account_id: i64,
     appointment_id: i64,
+    default_zone: Tz,
     now: i64,
 ) -> sqlx::Result<Option<PublicStatus>> {
     let Some(row) = store::appointments::get(conn, account_id, appointment_id).await? else {
         return Ok(None);
     };
-    let view = DayView::load(conn, account_id, &row.day, now).await?;
+    let instant = DateTime::<Utc>::from_timestamp_millis(now).unwrap_or_default();
+    let clinic = store::accounts::clinic_day(conn, account_id, default_zone, instant).await?;
+    let view = DayView::load(conn, account_id, clinic.zone, &row.day, now).await?;
     Ok(Some(view.status_of(&row)))
 }
 
@@ -232,10 +231,17 @@ mod tests {
     }
 
     #[test]
-    fn a_link_lasts_until_the_next_midnight() {
-        let end = end_of_day_ms("2026-11-26").unwrap();
-        let start = end_of_day_ms("2026-11-25").unwrap();
-        assert!((23 * 3_600_000..=25 * 3_600_000).contains(&(end - start)));
-        assert_eq!(end_of_day_ms("26/11/2026"), None);
+    fn a_link_lasts_until_the_next_midnight_of_the_clinic() {
+        let sao_paulo = Tz::America__Sao_Paulo;
+        // 2026-11-27T00:00 -03.
+        assert_eq!(
+            end_of_day_ms(sao_paulo, "2026-11-26"),
+            Some(1_795_748_400_000)
+        );
+        assert_eq!(
+            end_of_day_ms(Tz::Pacific__Kiritimati, "2026-11-26"),
+            Some(1_795_748_400_000 - 17 * 3_600_000)
+        );
+        assert_eq!(end_of_day_ms(sao_paulo, "26/11/2026"), None);
     }
 }

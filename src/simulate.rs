@@ -221,7 +221,8 @@ pub fn replay_day(history: &[HistoryMove], today: &[Visit], tick: i64) -> Vec<Pr
             let times = cache.entry(known).or_insert_with(|| {
                 let mut all = history.to_vec();
                 all.extend_from_slice(&today_moves[..known]);
-                ServiceTimes::from_history(&all)
+                // The simulated days start at midnight UTC (`day * DAY`).
+                ServiceTimes::from_history(&all, chrono_tz::Tz::UTC)
             });
             let mut waiting: Vec<&Visit> = today
                 .iter()

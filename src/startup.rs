@@ -12,7 +12,9 @@ use tokio::net::TcpListener;
 use crate::auth::jwt::Tokens;
 use crate::auth::password::{Hashing, HashingLimits};
 use crate::auth::throttle::Throttle;
-use crate::config::{CreateAccountArgs, CreateUserArgs, ListUsersArgs, SeedHistoryArgs, ServeArgs};
+use crate::config::{
+    self, CreateAccountArgs, CreateUserArgs, ListUsersArgs, SeedHistoryArgs, ServeArgs,
+};
 use crate::error::ApiError;
 use crate::events::EventLog;
 use crate::events::delivery::{Delivery, LogHealth};
@@ -39,6 +41,7 @@ pub struct Application {
 impl Application {
     /// Connects the database, prepares the server and binds the address (port 0 picks one).
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Application> {
+        let default_zone = config::default_zone(args.time_zone.as_deref())?;
         let store = Store::connect(&args.database_url).await?;
         let secret = jwt_secret(&store, args).await?;
         let tokens = Arc::new(
@@ -49,7 +52,7 @@ impl Application {
         metrics.set_on_main_port(args.safety.metrics_on_main_port);
         let (mut gateway, expirations) =
             GatewayState::new(tokens.clone(), metrics.clone(), store.clone());
-        gateway.status_gate = Some(StatusGate::new(store.clone()));
+        gateway.status_gate = Some(StatusGate::new(store.clone(), default_zone));
         let (status_feed, status_worker) = StatusFeed::new();
         let events = EventLog::new(store.backend());
         let log_health = Arc::new(LogHealth::default());
@@ -63,6 +66,7 @@ impl Application {
             status_feed: status_feed.clone(),
             self_checkin_limiter: Arc::new(SelfCheckinLimiter::new()),
             log_health: log_health.clone(),
+            default_zone,
         };
         let web = match &args.web_dir {
             Some(dir) => http::web::Source::Folder(dir),
@@ -99,7 +103,7 @@ impl Application {
         metrics.count_sockets_with(move || counted.connected());
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
-        status_worker.spawn(store.clone(), io.clone());
+        status_worker.spawn(store.clone(), io.clone(), default_zone);
         let delivery = Delivery::new(
             store,
             io.clone(),
@@ -270,7 +274,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         _ => {}
     }
     let demo_login = if args.demo {
-        demo::seed_if_empty(&app.state().store, true).await?
+        demo::seed_if_empty(&app.state().store, app.state().default_zone, true).await?
     } else {
         None
     };
@@ -356,9 +360,10 @@ fn cli_error(err: ApiError) -> anyhow::Error {
 
 /// `fila demo seed-history`.
 pub async fn seed_history(args: SeedHistoryArgs) -> anyhow::Result<()> {
+    let default_zone = config::default_zone(args.time_zone.as_deref())?;
     let store = Store::connect(&args.database_url).await?;
     if args.email == demo::EMAIL {
-        demo::seed_if_empty(&store, false).await?;
+        demo::seed_if_empty(&store, default_zone, false).await?;
     }
     let email = args.email.trim().to_lowercase();
     let user = store::accounts::user_by_email(&mut *store.pool().acquire().await?, &email)
@@ -371,7 +376,7 @@ pub async fn seed_history(args: SeedHistoryArgs) -> anyhow::Result<()> {
         per_doctor: 30,
         seed: args.seed,
     };
-    let seeded = history_seed::generate(&store, user.account_id, plan).await?;
+    let seeded = history_seed::generate(&store, user.account_id, default_zone, plan).await?;
     println!(
         "{}",
         serde_json::json!({

@@ -2,15 +2,21 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+use chrono::Utc;
+use chrono_tz::Tz;
+use sqlx::AnyConnection;
+
 use crate::auth::jwt::Tokens;
 use crate::auth::password::Hashing;
 use crate::auth::throttle::Throttle;
+use crate::domain::clinic_clock::ClinicDay;
 use crate::events::EventLog;
 use crate::events::delivery::LogHealth;
 use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::realtime::public::StatusFeed;
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -29,4 +35,19 @@ pub struct AppState {
     pub self_checkin_limiter: Arc<SelfCheckinLimiter>,
     /// Whether this node can read the event log (`/readyz`).
     pub log_health: Arc<LogHealth>,
+    /// The zone of the clinics without their own `timeZone` (`--time-zone`, else `TZ`).
+    pub default_zone: Tz,
+}
+
+impl AppState {
+    /// The account's day now: its zone, today and the end of today.
+    pub async fn clinic_day(
+        &self,
+        conn: &mut AnyConnection,
+        account_id: i64,
+    ) -> anyhow::Result<ClinicDay> {
+        store::accounts::clinic_day(conn, account_id, self.default_zone, Utc::now())
+            .await
+            .context("reading the account's time zone")
+    }
 }

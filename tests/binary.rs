@@ -356,3 +356,26 @@ fn users_commands_refuse_bad_input_in_one_line() {
     let (_, out, _) = fila_on(&db, &["users", "list", "--account", &account]);
     assert_eq!(out.lines().count(), 1, "nothing was created: {out}");
 }
+
+#[test]
+fn a_default_time_zone_that_is_not_an_iana_name_stops_the_start_with_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(FILA)
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("FILA_TIME_ZONE", "BRT3")
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run fila");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--time-zone (FILA_TIME_ZONE)") && stderr.contains("'BRT3'"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("fila.db").exists(),
+        "refused before touching the database"
+    );
+}

@@ -19,6 +19,9 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+
 use crate::domain::status::Status;
 
 /// Cycles a doctor needs before an estimate is given.
@@ -83,8 +86,9 @@ struct Call {
 }
 
 impl ServiceTimes {
-    /// Measures the cycles of every doctor from history rows (any order).
-    pub fn from_history(moves: &[HistoryMove]) -> ServiceTimes {
+    /// Measures the cycles of every doctor from history rows (any order); a doctor's working
+    /// days are the clinic's, in `zone`.
+    pub fn from_history(moves: &[HistoryMove], zone: Tz) -> ServiceTimes {
         let mut sorted: Vec<&HistoryMove> = moves.iter().collect();
         sorted.sort_by_key(|m| (m.at, m.appointment_id));
         // Each call, and the move that ended it.
@@ -93,7 +97,13 @@ impl ServiceTimes {
         let mut checked_in: HashMap<i64, i64> = HashMap::new();
         let mut priority_checkins: HashMap<(i64, i64), f64> = HashMap::new();
         // Each doctor's working span per day: first call to last move out of a visit.
-        let mut spans: HashMap<(i64, i64), (i64, i64)> = HashMap::new();
+        let mut spans: HashMap<(i64, NaiveDate), (i64, i64)> = HashMap::new();
+        let day_of = |at: i64| {
+            DateTime::from_timestamp_millis(at)
+                .unwrap_or_default()
+                .with_timezone(&zone)
+                .date_naive()
+        };
         for m in sorted {
             if m.to == Status::Checkin {
                 checked_in.insert(m.appointment_id, m.at);
@@ -104,9 +114,7 @@ impl ServiceTimes {
             if let Some(doctor) = m.doctor_id
                 && (m.to == Status::EmAtendimento || m.from == Some(Status::EmAtendimento))
             {
-                let span = spans
-                    .entry((doctor, m.at.div_euclid(86_400_000)))
-                    .or_insert((m.at, m.at));
+                let span = spans.entry((doctor, day_of(m.at))).or_insert((m.at, m.at));
                 span.1 = span.1.max(m.at);
             }
             if m.to == Status::EmAtendimento {
@@ -348,7 +356,7 @@ mod tests {
     #[test]
     fn cycles_run_from_call_to_next_call_while_someone_waits_else_to_the_end_of_the_visit() {
         let moves = day(1, 0, &[10, 20, 30]);
-        let times = ServiceTimes::from_history(&moves);
+        let times = ServiceTimes::from_history(&moves, Tz::UTC);
         // 10 + 1 and 20 + 1 (turnaround included), then 30 (the last visit of the day).
         assert_eq!(times.of_doctor(1), &[11.0, 21.0, 30.0]);
         // A break while the next patient waits belongs to the cycle.
@@ -361,7 +369,7 @@ mod tests {
         }
         lunch.append(&mut after);
         assert_eq!(
-            ServiceTimes::from_history(&lunch).of_doctor(1),
+            ServiceTimes::from_history(&lunch, Tz::UTC).of_doctor(1),
             &[60.0, 10.0]
         );
         assert!(times.of_doctor(2).is_empty());
@@ -391,13 +399,33 @@ mod tests {
             at: 5 * 60 * MIN + 3 * MIN,
             tier: 3,
         });
-        let times = ServiceTimes::from_history(&moves);
+        let times = ServiceTimes::from_history(&moves, Tz::UTC);
         assert_eq!(times.of_doctor(1), &[10.0, 12.0]);
     }
 
     #[test]
+    fn a_working_day_is_the_clinics_even_when_it_spans_midnight_utc() {
+        // Kiritimati (UTC+14): a doctor working from 13:00 to 15:00 local crosses no midnight
+        // of the clinic, but 23:00 to 01:00 UTC does. One priority check-in that day.
+        let start = 23 * 60 * MIN;
+        let mut moves = day(1, start, &[60, 59]);
+        if let Some(first) = moves.first_mut() {
+            first.tier = 1;
+        }
+        let local = ServiceTimes::from_history(&moves, Tz::Pacific__Kiritimati);
+        let rate = local.arrivals.get(&(1, 1)).copied().unwrap_or_default();
+        assert!(
+            (rate - 1.0 / 120.0).abs() < 1e-9,
+            "one per 120 working minutes: {rate}"
+        );
+        // Cut at midnight UTC, the same day is two spans of 60 minutes and less.
+        let utc = ServiceTimes::from_history(&moves, Tz::UTC);
+        assert!(utc.arrivals.get(&(1, 1)).copied().unwrap_or_default() > rate);
+    }
+
+    #[test]
     fn no_estimate_without_enough_history() {
-        let times = ServiceTimes::from_history(&day(1, 0, &[10, 10, 10]));
+        let times = ServiceTimes::from_history(&day(1, 0, &[10, 10, 10]), Tz::UTC);
         assert_eq!(times.estimate(1, &[None], None), None);
         assert_eq!(times.estimate(7, &[], None), None);
     }
@@ -406,7 +434,7 @@ mod tests {
     fn the_range_grows_with_the_people_ahead_and_brackets_the_typical_wait() {
         // Cycles of 11 to 21 minutes: the typical cycle is about 16.
         let minutes: Vec<i64> = (0..40).map(|i| 10 + (i * 7) % 11).collect();
-        let times = ServiceTimes::from_history(&day(1, 0, &minutes));
+        let times = ServiceTimes::from_history(&day(1, 0, &minutes), Tz::UTC);
         let nobody = times.estimate(1, &[], None).unwrap();
         assert_eq!(nobody, Range { p50: 0, p90: 0 });
         let one = times.estimate(1, &[None], None).unwrap();
@@ -422,7 +450,7 @@ mod tests {
     #[test]
     fn a_visit_in_progress_adds_what_is_left_of_it() {
         let minutes: Vec<i64> = vec![20; 10];
-        let times = ServiceTimes::from_history(&day(1, 0, &minutes));
+        let times = ServiceTimes::from_history(&day(1, 0, &minutes), Tz::UTC);
         // Every cycle is 21 minutes; 15 have passed: 6 are left.
         let left = times
             .estimate(
@@ -453,7 +481,7 @@ mod tests {
     fn a_procedure_with_enough_history_uses_its_own_cycles() {
         // Even visits (procedure 10) take 5 minutes, odd ones (procedure 20) take 30.
         let minutes: Vec<i64> = (0..40).map(|i| if i % 2 == 0 { 5 } else { 30 }).collect();
-        let times = ServiceTimes::from_history(&day(1, 0, &minutes));
+        let times = ServiceTimes::from_history(&day(1, 0, &minutes), Tz::UTC);
         let short = times.estimate(1, &[Some(10), Some(10)], None).unwrap();
         let long = times.estimate(1, &[Some(20), Some(20)], None).unwrap();
         assert_eq!(short, Range { p50: 12, p90: 12 });
@@ -474,7 +502,7 @@ mod tests {
                 m.tier = 2;
             }
         }
-        let times = ServiceTimes::from_history(&moves);
+        let times = ServiceTimes::from_history(&moves, Tz::UTC);
         let plain = times.estimate(1, &[None, None], None).unwrap();
         let normal = times.estimate_for(1, 3, &[None, None], None).unwrap();
         let priority = times.estimate_for(1, 2, &[None, None], None).unwrap();
@@ -490,7 +518,7 @@ mod tests {
     fn only_the_most_recent_cycles_count() {
         let mut minutes = vec![60; 30];
         minutes.extend(vec![10; RECENT]);
-        let times = ServiceTimes::from_history(&day(1, 0, &minutes));
+        let times = ServiceTimes::from_history(&day(1, 0, &minutes), Tz::UTC);
         assert_eq!(times.of_doctor(1).len(), RECENT);
         assert!(times.of_doctor(1).iter().all(|m| *m <= 11.0));
     }

@@ -1,6 +1,7 @@
 //! Rules of the clinic that need no database: statuses and their transitions, CPF, priority,
-//! working days and slots, flexible ids, clock formats.
+//! working days and slots, flexible ids, clock formats, the clinic's clock.
 
+pub mod clinic_clock;
 pub mod cpf;
 pub mod estimate;
 pub mod ids;

@@ -1,4 +1,5 @@
-//! The clinic's settings and the server's clock (`today` comes from the server, not the browser).
+//! The clinic's settings and its clock (`today` comes from the server, in the clinic's zone, not
+//! from the browser).
 
 use axum::Router;
 use axum::extract::State;
@@ -6,11 +7,11 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
-use chrono_tz::Tz;
-use sqlx::AnyConnection;
+use chrono::Utc;
 
-use crate::domain::time::{format_ms, now_ms, parse_zone, server_zone, today_in};
+use crate::auth::AuthUser;
+use crate::domain::clinic_clock::{clinic_day, parse_zone};
+use crate::domain::time::format_ms;
 use crate::error::{ApiError, ApiJson, ApiResult, Problems};
 use crate::limits::{CLINIC_NAME_MAX, check_len};
 use crate::state::AppState;
@@ -30,7 +31,8 @@ pub struct AccountView {
     /// The clinic's day, `YYYY-MM-DD`, in the clinic's time zone.
     pub today: String,
     pub now: String,
-    /// The clinic's IANA time zone: the account's setting, else the server's `TZ`.
+    /// The clinic's IANA time zone: the account's setting, else the server's default zone
+    /// (`--time-zone`, else `TZ`).
     #[schema(example = "America/Sao_Paulo")]
     pub time_zone: String,
     pub wait_warn_minutes: i64,
@@ -54,21 +56,6 @@ pub struct AccountPatch {
     pub time_zone: Option<String>,
 }
 
-/// The clinic's time zone: the account's setting, else the server's (`TZ`).
-pub async fn clinic_zone(conn: &mut AnyConnection, account_id: i64) -> ApiResult<Tz> {
-    let stored = store::accounts::time_zone(conn, account_id).await?;
-    Ok(stored
-        .as_deref()
-        .and_then(parse_zone)
-        .unwrap_or_else(server_zone))
-}
-
-/// The clinic's today, `YYYY-MM-DD`.
-pub async fn clinic_today(conn: &mut AnyConnection, account_id: i64) -> ApiResult<String> {
-    let zone = clinic_zone(conn, account_id).await?;
-    Ok(today_in(zone).format("%Y-%m-%d").to_string())
-}
-
 /// The panel's ways of writing a patient's name.
 pub const PANEL_NAME_STYLES: [&str; 3] = ["short", "initials", "full"];
 
@@ -77,17 +64,14 @@ async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
     let row = store::accounts::get(&mut conn, account_id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
-    let zone = row
-        .time_zone
-        .as_deref()
-        .and_then(parse_zone)
-        .unwrap_or_else(server_zone);
+    let now = Utc::now();
+    let clinic = clinic_day(row.time_zone.as_deref(), state.default_zone, now);
     Ok(AccountView {
         id: row.id,
         name: row.name,
-        today: today_in(zone).format("%Y-%m-%d").to_string(),
-        now: format_ms(now_ms()),
-        time_zone: zone.name().to_string(),
+        today: clinic.today_text(),
+        now: format_ms(now.timestamp_millis()),
+        time_zone: clinic.zone.name().to_string(),
         wait_warn_minutes: row.wait_warn_minutes,
         wait_alert_minutes: row.wait_alert_minutes,
         last_seq: row.event_seq,

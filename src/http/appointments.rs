@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, patch};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -125,7 +126,10 @@ pub async fn create(
                 .ok_or_else(|| ApiError::not_found("patient"))?
                 .id
         }
-        (None, Some(patient)) => find_or_insert_patient(&mut tx, account, patient).await?,
+        (None, Some(patient)) => {
+            let today = state.clinic_day(&mut tx, account).await?.today;
+            find_or_insert_patient(&mut tx, account, patient, today).await?
+        }
         (None, None) => {
             return Err(ApiError::Validation(vec![
                 "give either patient or patientId".into(),
@@ -167,11 +171,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(created)))
 }
 
-/// A patient given inline: the registered one with the same CPF, or a new one.
+/// A patient given inline: the registered one with the same CPF, or a new one (`today` is the
+/// clinic's, for the birth date).
 async fn find_or_insert_patient(
     tx: &mut Tx,
     account_id: i64,
     patient: PatientBody,
+    today: NaiveDate,
 ) -> ApiResult<i64> {
     if let Some(digits) = patient
         .cpf
@@ -189,7 +195,7 @@ async fn find_or_insert_patient(
             return Ok(existing.id);
         }
     }
-    Ok(patients::insert(tx, account_id, patient).await?.id)
+    Ok(patients::insert(tx, account_id, patient, today).await?.id)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -224,7 +230,7 @@ pub(super) async fn day_or_today(
         Some(_) => Err(ApiError::Validation(vec!["date must be YYYY-MM-DD".into()])),
         None => {
             let mut conn = state.store.pool().acquire().await?;
-            super::account::clinic_today(&mut conn, account_id).await
+            Ok(state.clinic_day(&mut conn, account_id).await?.today_text())
         }
     }
 }
@@ -367,7 +373,8 @@ pub async fn edit(
     let mut tx = state.store.begin_write(user.account_id).await?;
     let row = load(&mut tx, account, id).await?;
     if let Some(patient) = body.patient {
-        patients::update_in(&mut tx, account, row.patient_id, patient).await?;
+        let today = state.clinic_day(&mut tx, account).await?.today;
+        patients::update_in(&mut tx, account, row.patient_id, patient, today).await?;
     }
     if let Some(notes) = &body.notes {
         let notes = notes.trim();

@@ -4,12 +4,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::domain::cpf;
-use crate::domain::time::{now_ms, parse_day, today};
+use crate::domain::time::{now_ms, parse_day};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
 use crate::model::{Appointment, Patient};
@@ -45,7 +46,7 @@ pub const DUPLICATE_CPF: &str = "Já existe um paciente com esse CPF";
 
 impl PatientBody {
     /// Applies the body onto `fields`, checking every value.
-    pub fn apply(self, mut fields: PatientFields) -> ApiResult<PatientFields> {
+    pub fn apply(self, mut fields: PatientFields, today: NaiveDate) -> ApiResult<PatientFields> {
         let mut problems = Problems::new();
         if let Some(name) = self.name {
             fields.name = name.trim().to_string();
@@ -65,7 +66,7 @@ impl PatientBody {
         }
         if let Some(day) = self.date_birth {
             match parse_day(&day) {
-                Some(d) if d <= today() => fields.date_birth = Some(day),
+                Some(d) if d <= today => fields.date_birth = Some(day),
                 Some(_) => problems.push("dateBirth must not be in the future"),
                 None => problems.push("dateBirth must be YYYY-MM-DD"),
             }
@@ -102,25 +103,31 @@ fn duplicate_cpf(err: sqlx::Error) -> ApiError {
     }
 }
 
-/// Inserts a new patient in `tx` (used by `POST /appointments` too).
-pub async fn insert(tx: &mut Tx, account_id: i64, body: PatientBody) -> ApiResult<PatientRow> {
-    let fields = body.apply(empty_fields())?;
+/// Inserts a new patient in `tx` (used by `POST /appointments` too); `today` is the clinic's.
+pub async fn insert(
+    tx: &mut Tx,
+    account_id: i64,
+    body: PatientBody,
+    today: NaiveDate,
+) -> ApiResult<PatientRow> {
+    let fields = body.apply(empty_fields(), today)?;
     store::patients::insert(tx, account_id, &fields, now_ms())
         .await
         .map_err(duplicate_cpf)
 }
 
-/// Updates a patient in `tx` (used by `PATCH /appointments/{id}` too).
+/// Updates a patient in `tx` (used by `PATCH /appointments/{id}` too); `today` is the clinic's.
 pub async fn update_in(
     tx: &mut Tx,
     account_id: i64,
     id: i64,
     body: PatientBody,
+    today: NaiveDate,
 ) -> ApiResult<PatientRow> {
     let row = store::patients::get(tx, account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("patient"))?;
-    let fields = body.apply(row.fields())?;
+    let fields = body.apply(row.fields(), today)?;
     store::patients::update(tx, account_id, id, &fields, now_ms())
         .await
         .map_err(duplicate_cpf)
@@ -136,7 +143,8 @@ pub async fn create(
     ApiJson(body): ApiJson<PatientBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Patient>)> {
     let mut tx = state.store.begin_write(user.account_id).await?;
-    let row = insert(&mut tx, user.account_id, body).await?;
+    let today = state.clinic_day(&mut tx, user.account_id).await?.today;
+    let row = insert(&mut tx, user.account_id, body, today).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(row.into())))
 }
@@ -222,8 +230,9 @@ pub async fn update(
 ) -> ApiResult<ApiJson<Patient>> {
     let account = user.account_id;
     let mut tx = state.store.begin_write(user.account_id).await?;
-    let row = update_in(&mut tx, account, id, body).await?;
-    let day = super::account::clinic_today(&mut tx, account).await?;
+    let clinic = state.clinic_day(&mut tx, account).await?;
+    let row = update_in(&mut tx, account, id, body, clinic.today).await?;
+    let day = clinic.today_text();
     let mut events = Vec::new();
     for appointment in store::appointments::of_patient_on(&mut tx, account, id, &day).await? {
         events.extend(flow::appointment_updated(&appointment.view())?);

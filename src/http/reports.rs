@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
-use crate::domain::time::{parse_day, today_in};
+use crate::domain::time::parse_day;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, Problems};
 use crate::state::AppState;
 use crate::store::reports::{self, Durations, GroupBy, Measure, Outcomes, Scope};
 
-use super::account::clinic_zone;
 use super::csv_export;
 
 pub fn router() -> Router<AppState> {
@@ -209,8 +208,8 @@ pub async fn waits(
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
     let mut conn = state.store.pool().acquire().await?;
-    let zone = clinic_zone(&mut conn, user.account_id).await?;
-    let scope = query.scope(user.account_id, today_in(zone))?;
+    let clinic = state.clinic_day(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, clinic.today)?;
     let groups = reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Day).await?;
     let mut rows: Vec<WaitRow> = Vec::new();
     for group in groups {
@@ -299,8 +298,8 @@ pub async fn attendance(
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
     let mut conn = state.store.pool().acquire().await?;
-    let zone = clinic_zone(&mut conn, user.account_id).await?;
-    let scope = query.scope(user.account_id, today_in(zone))?;
+    let clinic = state.clinic_day(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, clinic.today)?;
     let rows = reports::outcomes(&mut conn, &scope, GroupBy::Day).await?;
     let rows: Vec<AttendanceRow> = rows.into_iter().map(Into::into).collect();
     answer(rows, query.wants_csv(&headers), &scope)
@@ -349,8 +348,8 @@ pub async fn doctors(
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
     let mut conn = state.store.pool().acquire().await?;
-    let zone = clinic_zone(&mut conn, user.account_id).await?;
-    let scope = query.scope(user.account_id, today_in(zone))?;
+    let clinic = state.clinic_day(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, clinic.today)?;
     let outcomes = reports::outcomes(&mut conn, &scope, GroupBy::Doctor).await?;
     let durations =
         reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Doctor).await?;
@@ -410,12 +409,12 @@ pub async fn arrivals(
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
     let mut conn = state.store.pool().acquire().await?;
-    let zone = clinic_zone(&mut conn, user.account_id).await?;
-    let scope = query.scope(user.account_id, today_in(zone))?;
+    let clinic = state.clinic_day(&mut conn, user.account_id).await?;
+    let scope = query.scope(user.account_id, clinic.today)?;
     let hours = reports::arrivals_by_hour(&mut conn, &scope).await?;
     let mut grid = [[0i64; 24]; 7];
     for (hour, count) in hours {
-        let Some(local) = zone.timestamp_opt(hour * 3600, 0).earliest() else {
+        let Some(local) = clinic.zone.timestamp_opt(hour * 3600, 0).earliest() else {
             return Err(ApiError::Internal(anyhow::anyhow!(
                 "arrival hour {hour} is out of range"
             )));

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::domain::cpf;
 use crate::domain::status::Status;
-use crate::domain::time::{now_ms, parse_day, today};
+use crate::domain::time::{now_ms, parse_day};
 use crate::error::{ApiError, ApiJson, ApiResult, ErrorMessage, Problems, error_body};
 use crate::events::flow::{self, StatusChange};
 use crate::public::{DayView, Estimate, PublicDoctor, first_name};
@@ -149,11 +149,12 @@ pub async fn self_checkin(
     let digits = digits.unwrap_or_default();
     let dry_run = body.dry_run.unwrap_or(false);
     let account = user.account_id;
-    let day = today().format("%Y-%m-%d").to_string();
     let now = now_ms();
     let neutral = || ApiError::NotFound(NEUTRAL.into());
 
     let mut tx = state.store.begin_write(account).await?;
+    let clinic = state.clinic_day(&mut tx, account).await?;
+    let day = clinic.today_text();
     let filter = store::patients::PatientFilter {
         cpf: Some(digits),
         ..Default::default()
@@ -221,7 +222,9 @@ pub async fn self_checkin(
             }));
         }
         urls.push(Some(
-            new_link(&mut tx, account, row, &origin, now).await?.url,
+            new_link(&mut tx, account, clinic.zone, row, &origin, now)
+                .await?
+                .url,
         ));
     }
     if dry_run {
@@ -231,7 +234,7 @@ pub async fn self_checkin(
     }
 
     let mut conn = state.store.pool().acquire().await?;
-    let view = DayView::load(&mut conn, account, &day, now).await?;
+    let view = DayView::load(&mut conn, account, clinic.zone, &day, now).await?;
     let mut appointments = Vec::with_capacity(ids.len());
     for (id, url) in ids.into_iter().zip(urls) {
         let Some(row) = store::appointments::get(&mut conn, account, id).await? else {

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -76,15 +77,17 @@ pub(super) fn origin(headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-/// Creates a link for `row` inside `tx`; refuses an appointment whose day is over.
+/// Creates a link for `row` inside `tx`, valid until the end of its day in the clinic's `zone`;
+/// refuses an appointment whose day is over.
 pub(super) async fn new_link(
     tx: &mut Tx,
     account_id: i64,
+    zone: Tz,
     row: &AppointmentRow,
     origin: &str,
     now: i64,
 ) -> ApiResult<StatusLink> {
-    let expires_at = public::end_of_day_ms(&row.day)
+    let expires_at = public::end_of_day_ms(zone, &row.day)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bad stored day {}", row.day)))?;
     if expires_at <= now {
         return Err(ApiError::Conflict(
@@ -121,7 +124,16 @@ pub async fn create_link(
 ) -> ApiResult<(StatusCode, ApiJson<StatusLink>)> {
     let mut tx = state.store.begin_write(user.account_id).await?;
     let row = load(&mut tx, user.account_id, id).await?;
-    let link = new_link(&mut tx, user.account_id, &row, &origin(&headers), now_ms()).await?;
+    let zone = state.clinic_day(&mut tx, user.account_id).await?.zone;
+    let link = new_link(
+        &mut tx,
+        user.account_id,
+        zone,
+        &row,
+        &origin(&headers),
+        now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(link)))
 }
@@ -157,10 +169,16 @@ pub async fn public_status(
     let link = store::status_links::find_live(&mut conn, &public::token_digest(token.trim()), now)
         .await?
         .ok_or_else(gone)?;
-    public::status_of(&mut conn, link.account_id, link.appointment_id, now)
-        .await?
-        .map(ApiJson)
-        .ok_or_else(gone)
+    public::status_of(
+        &mut conn,
+        link.account_id,
+        link.appointment_id,
+        state.default_zone,
+        now,
+    )
+    .await?
+    .map(ApiJson)
+    .ok_or_else(gone)
 }
 
 /// Calls a patient who is being served again on every TV of the clinic

@@ -14,6 +14,9 @@
 
 use std::collections::BTreeSet;
 
+use anyhow::Context;
+use chrono::Utc;
+use chrono_tz::Tz;
 use serde::Deserialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
@@ -38,11 +41,16 @@ pub fn link_room(link_id: i64) -> String {
 #[derive(Debug, Clone)]
 pub struct StatusGate {
     store: Store,
+    /// The zone of the clinics without their own.
+    default_zone: Tz,
 }
 
 impl StatusGate {
-    pub fn new(store: Store) -> StatusGate {
-        StatusGate { store }
+    pub fn new(store: Store, default_zone: Tz) -> StatusGate {
+        StatusGate {
+            store,
+            default_zone,
+        }
     }
 }
 
@@ -97,7 +105,14 @@ pub async fn joined<A: Adapter>(socket: &SocketRef<A>, gate: &StatusGate, sessio
     let link = session.link;
     let status = async {
         let mut conn = gate.store.pool().acquire().await?;
-        public::status_of(&mut conn, link.account_id, link.appointment_id, now_ms()).await
+        public::status_of(
+            &mut conn,
+            link.account_id,
+            link.appointment_id,
+            gate.default_zone,
+            now_ms(),
+        )
+        .await
     }
     .await;
     match status {
@@ -165,8 +180,9 @@ impl StatusFeed {
 }
 
 impl StatusWorker {
-    /// Runs the worker: one job at a time, and a burst of changes to one day computed once.
-    pub fn spawn(mut self, store: Store, io: Io) {
+    /// Runs the worker: one job at a time, and a burst of changes to one day computed once;
+    /// `default_zone` is the zone of the clinics without their own.
+    pub fn spawn(mut self, store: Store, io: Io, default_zone: Tz) {
         tokio::spawn(async move {
             while let Some(first) = self.rx.recv().await {
                 let mut days = BTreeSet::new();
@@ -185,7 +201,8 @@ impl StatusWorker {
                     disconnect_room(&io, link_room(id)).await;
                 }
                 for (account_id, day) in days {
-                    if let Err(error) = emit_day(&store, &io, account_id, &day).await {
+                    if let Err(error) = emit_day(&store, &io, default_zone, account_id, &day).await
+                    {
                         tracing::warn!(error = ?error, account_id, "updating patients' status pages failed");
                     }
                 }
@@ -195,14 +212,23 @@ impl StatusWorker {
 }
 
 /// Emits the current status of every live link of an account's day to its room.
-async fn emit_day(store: &Store, io: &Io, account_id: i64, day: &str) -> anyhow::Result<()> {
+async fn emit_day(
+    store: &Store,
+    io: &Io,
+    default_zone: Tz,
+    account_id: i64,
+    day: &str,
+) -> anyhow::Result<()> {
     let now = now_ms();
     let mut conn = store.pool().acquire().await?;
     let links = store::status_links::live_of_day(&mut conn, account_id, day, now).await?;
     if links.is_empty() {
         return Ok(());
     }
-    let view = DayView::load(&mut conn, account_id, day, now).await?;
+    let clinic = store::accounts::clinic_day(&mut conn, account_id, default_zone, Utc::now())
+        .await
+        .context("reading the account's time zone")?;
+    let view = DayView::load(&mut conn, account_id, clinic.zone, day, now).await?;
     for link in links {
         let Some(row) =
             store::appointments::get(&mut conn, account_id, link.appointment_id).await?

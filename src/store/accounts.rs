@@ -1,6 +1,10 @@
 //! Accounts (clinic licences), their users, and server-wide settings.
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use sqlx::{AnyConnection, FromRow};
+
+use crate::domain::clinic_clock::{self, ClinicDay};
 
 /// A user as needed to log in.
 #[derive(Debug, Clone, FromRow)]
@@ -111,6 +115,22 @@ pub async fn time_zone(conn: &mut AnyConnection, account_id: i64) -> sqlx::Resul
             .fetch_optional(conn)
             .await?;
     Ok(zone.flatten())
+}
+
+/// The account's day at `now`: its zone (its setting, else `default_zone`), today and the end
+/// of today (see `domain::clinic_clock`).
+pub async fn clinic_day(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    default_zone: Tz,
+    now: DateTime<Utc>,
+) -> sqlx::Result<ClinicDay> {
+    let setting = time_zone(conn, account_id).await?;
+    Ok(clinic_clock::clinic_day(
+        setting.as_deref(),
+        default_zone,
+        now,
+    ))
 }
 
 pub async fn insert_user(

@@ -216,7 +216,7 @@ async fn the_clinics_time_zone_sets_its_today_for_the_account_the_queue_and_the_
     let (_, before) = app.get("/api/account", &token).await;
     assert_eq!(
         before["timeZone"],
-        fila::domain::time::server_zone().name(),
+        crate::helpers::DEFAULT_ZONE.name(),
         "the server's zone by default"
     );
 
@@ -328,10 +328,7 @@ async fn an_unknown_time_zone_is_refused_and_changes_nothing() {
         .patch("/api/account", &token, json!({"timeZone": ""}))
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(
-        account["timeZone"],
-        fila::domain::time::server_zone().name()
-    );
+    assert_eq!(account["timeZone"], crate::helpers::DEFAULT_ZONE.name());
 }
 
 #[tokio::test]

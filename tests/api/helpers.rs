@@ -151,6 +151,9 @@ pub fn serve_args(db_url: &str) -> ServeArgs {
         demo: false,
         web_dir: None,
         event_retention_hours: 72,
+        // The clinics' default zone is fixed, whatever the zone of the machine running the
+        // tests: a test of another zone sets the account's `timeZone`.
+        time_zone: Some(DEFAULT_ZONE.name().to_string()),
         safety: Default::default(),
     }
 }
@@ -361,9 +364,20 @@ impl Drop for TestApp {
     }
 }
 
-/// The clinic's today, as the server computes it.
+/// The default zone of the test servers (`--time-zone`).
+pub const DEFAULT_ZONE: chrono_tz::Tz = chrono_tz::Tz::UTC;
+
+/// The today of a clinic without a zone of its own, as the server computes it.
 pub fn today() -> String {
-    fila::domain::time::today().format("%Y-%m-%d").to_string()
+    today_in(DEFAULT_ZONE)
+}
+
+/// The day it is now in `zone`, `YYYY-MM-DD`.
+pub fn today_in(zone: chrono_tz::Tz) -> String {
+    chrono::Utc::now()
+        .with_timezone(&zone)
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// Names of the logged events, in order.

@@ -5,6 +5,7 @@
 
 mod auth;
 mod bad_input;
+mod clinic_clock;
 mod clinic_day;
 mod cors;
 mod documents;

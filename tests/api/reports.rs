@@ -1,7 +1,7 @@
 //! The reports over a small history whose answers are worked out by hand: the moves are made
 //! through the API (so the history is the real one), then their times are set to known values.
 
-use chrono::{Local, TimeZone};
+use chrono::TimeZone;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -10,11 +10,11 @@ use crate::helpers::{Clinic, TestApp};
 const MONDAY: &str = "2026-03-02";
 const TUESDAY: &str = "2026-03-03";
 
-/// Milliseconds of a local time on a day (`HH:MM`).
+/// Milliseconds of a time on a day (`HH:MM`) in the test servers' zone.
 fn at(day: &str, time: &str) -> i64 {
     let d: Vec<u32> = day.split('-').map(|p| p.parse().unwrap()).collect();
     let t: Vec<u32> = time.split(':').map(|p| p.parse().unwrap()).collect();
-    Local
+    crate::helpers::DEFAULT_ZONE
         .with_ymd_and_hms(d[0] as i32, d[1], d[2], t[0], t[1], 0)
         .earliest()
         .unwrap()
