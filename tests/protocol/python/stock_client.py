@@ -9,12 +9,19 @@ once: {"connected": transport}, {"checkin": id, "seq": seq} for each appointment
 
 import json
 import sys
+import threading
 
 import socketio
 
 
+# Handlers run on python-socketio's threads: one whole line at a time.
+_out = threading.Lock()
+
+
 def say(**line):
-    print(json.dumps(line), flush=True)
+    with _out:
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
 
 
 def main():
