@@ -89,7 +89,13 @@ impl Application {
             origins: Arc::new(origins.clone()),
             health: log_health.clone(),
         };
+        let proxies = http::forwarded::TrustedProxies::parse(&args.safety.trusted_proxies)
+            .map_err(anyhow::Error::msg)?;
         let gateway = tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(proxies),
+                http::forwarded::resolve,
+            ))
             .layer(http::edge::cors(&origins))
             .layer(axum::middleware::from_fn_with_state(
                 gate,
