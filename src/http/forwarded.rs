@@ -35,12 +35,13 @@ pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     /// Parses `--trusted-proxy` values: `10.0.0.0/8`, `fd00::/8`, or a bare address (/32 or
-    /// /128).
+    /// /128); empty ones (an empty `FILA_TRUSTED_PROXIES`, a trailing comma) are skipped.
     pub fn parse<S: AsRef<str>>(values: &[S]) -> Result<TrustedProxies, String> {
         values
             .iter()
+            .map(|value| value.as_ref().trim())
+            .filter(|value| !value.is_empty())
             .map(|value| {
-                let value = value.as_ref().trim();
                 value
                     .parse::<IpNet>()
                     .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
@@ -244,8 +245,11 @@ mod tests {
         assert!(proxies.trusts(ip("::ffff:10.1.1.1")), "IPv4-mapped peer");
         let mapped = TrustedProxies::parse(&["::ffff:127.0.0.0/104"]).unwrap();
         assert!(mapped.trusts(ip("127.0.0.1")));
+        assert!(
+            TrustedProxies::parse(&["", " "]).unwrap().is_empty(),
+            "an empty variable"
+        );
         for bad in [
-            "",
             "10.0.0.0/33",
             "10.0.0",
             "example.org",
