@@ -1,6 +1,7 @@
 //! Behind a reverse proxy (`--trusted-proxy`): the limits keyed by address count the forwarded
 //! client, not the proxy, and status links point where the client reached the proxy; the
-//! same headers from any other peer change nothing.
+//! same headers from any other peer change nothing. Websocket origins (`--cors-origin`) accept
+//! the host the client reached the proxy at as the server's own.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -206,5 +207,46 @@ async fn status_links_take_the_forwarded_scheme_and_host_only_from_a_trusted_pee
     assert!(
         direct.starts_with(&format!("{}/p/", app.base)),
         "{direct} ignores the headers of an untrusted peer"
+    );
+}
+
+/// A websocket upgrade sent by `client` from a page on `origin`, forwarded for `host`.
+async fn upgrade_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    origin: &str,
+    host: &str,
+) -> StatusCode {
+    client
+        .get(format!("{}/socket.io/?EIO=4&transport=websocket", app.base))
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("Origin", origin)
+        .header("X-Forwarded-Host", host)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn the_web_app_behind_a_trusted_proxy_is_its_own_origin_for_websockets() {
+    let app = TestApp::spawn_with(|args| {
+        args.safety.trusted_proxies = vec!["127.0.0.1".into()];
+        args.safety.cors_origins = vec!["https://recepcao.clinica.example".into()];
+    })
+    .await;
+    let (own, host) = ("https://fila.clinica.example", "fila.clinica.example");
+    assert_eq!(
+        upgrade_from(&app, &peer(1), own, host).await,
+        StatusCode::SWITCHING_PROTOCOLS,
+        "the proxy's host is the server's own origin"
+    );
+    assert_eq!(
+        upgrade_from(&app, &peer(2), own, host).await,
+        StatusCode::FORBIDDEN,
+        "an untrusted peer cannot claim it"
     );
 }
