@@ -200,6 +200,16 @@ pub struct SafetyArgs {
     /// default. When set, a websocket from any other origin but this server's own is refused.
     #[arg(long = "cors-origin", env = "FILA_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// A reverse proxy (an address, or a CIDR such as `10.0.0.0/8`) whose `X-Forwarded-For`,
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` are believed; repeat the flag, or separate
+    /// them with commas. None by default: the client is the TCP peer.
+    #[arg(
+        long = "trusted-proxy",
+        env = "FILA_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for SafetyArgs {
@@ -215,6 +225,7 @@ impl Default for SafetyArgs {
             metrics_listen: None,
             metrics_on_main_port: true,
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! - [`config`]: the command line, every flag with its environment variable.
 //! - [`startup`]: builds the application (store, tokens, gateway, relay, router) and serves it.
 //! - [`state`]: `AppState`, what every handler can reach.
-//! - [`http`]: one router per resource; [`error`] writes the contract's error shape.
+//! - [`http`]: one router per resource; [`error`] writes the contract's error shape;
+//!   `http::forwarded` finds the client behind a trusted proxy, once per request.
 //! - [`auth`]: passwords (argon2), API keys, HS256 access tokens, the `AuthUser` extractor.
 //! - [`domain`]: rules without a database: statuses and transitions, CPF, priority, prices.
 //! - [`model`]: the JSON shapes of the API and of event payloads.

@@ -42,6 +42,8 @@ impl Application {
     /// Connects the database, prepares the server and binds the address (port 0 picks one).
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Application> {
         let default_zone = config::default_zone(args.time_zone.as_deref())?;
+        let proxies = http::forwarded::TrustedProxies::parse(&args.safety.trusted_proxies)
+            .map_err(anyhow::Error::msg)?;
         let store = Store::connect(&args.database_url).await?;
         let secret = jwt_secret(&store, args).await?;
         let tokens = Arc::new(
@@ -90,6 +92,10 @@ impl Application {
             health: log_health.clone(),
         };
         let gateway = tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(proxies),
+                http::forwarded::resolve,
+            ))
             .layer(http::edge::cors(&origins))
             .layer(axum::middleware::from_fn_with_state(
                 gate,

@@ -379,3 +379,32 @@ fn a_default_time_zone_that_is_not_an_iana_name_stops_the_start_with_one_line() 
         "refused before touching the database"
     );
 }
+
+#[test]
+fn a_trusted_proxy_that_is_not_an_address_or_a_cidr_stops_the_start_with_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(FILA)
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy",
+            "::1,10.0.0.0/33",
+        ])
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run fila");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--trusted-proxy (FILA_TRUSTED_PROXIES)")
+            && stderr.contains("'10.0.0.0/33'"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("fila.db").exists(),
+        "refused before touching the database"
+    );
+}

@@ -20,6 +20,9 @@
 //! `POST /api/auth/token` has two: per network (20, then one per second) and per key prefix
 //! (`fila_` and four characters: 10, then one per 5 s).
 //!
+//! The address is the client's as `http::forwarded` resolved it: the TCP peer, or behind a
+//! `--trusted-proxy` the forwarded client, so clients behind one proxy have budgets of their own.
+//!
 //! Keys are 16-byte digests (an email of any length is one key of 16 bytes) and each limit
 //! keeps at most `MAX_KEYS` of them: keys whose bucket is full again are swept every minute
 //! and when the map is full; a new key that still finds no room is refused for a second.

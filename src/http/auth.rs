@@ -6,16 +6,14 @@
 //! a key ends the key's sessions: REST refuses their tokens at once, and a control row in the
 //! log has every node disconnect their sockets.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::forwarded::ClientAddr;
 use crate::auth::jwt::Claims;
 use crate::auth::password::HashError;
 use crate::auth::{AuthUser, SessionId, api_key, password, session};
@@ -85,23 +83,6 @@ pub struct Me {
     pub api_key_id: Option<i64>,
 }
 
-/// The address the request came from (the TCP peer; no forwarding header is trusted).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
-        ))
-    }
-}
-
 impl From<HashError> for ApiError {
     fn from(err: HashError) -> Self {
         match err {
@@ -155,7 +136,7 @@ async fn start_session(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<To
         (status = 503, description = "Too many password checks at once: wait `Retry-After` seconds")))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
     let mut problems = Problems::new();
@@ -165,7 +146,7 @@ pub async fn login(
     let email = body.email.trim().to_lowercase();
     let attempt = state
         .throttle
-        .login(&email, ip)
+        .login(&email, client.ip)
         .map_err(ApiError::TooManyRequests)?;
     let user =
         store::accounts::user_by_email(&mut *state.store.pool().acquire().await?, &email).await?;
@@ -208,7 +189,7 @@ pub async fn login(
         (status = 429, description = "Too many unknown keys from this network or with this prefix: wait `Retry-After` seconds")))]
 pub async fn token(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientAddr,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
     let mut problems = Problems::new();
@@ -217,7 +198,7 @@ pub async fn token(
     let api_key = body.api_key.trim();
     let attempt = state
         .throttle
-        .token(api_key, ip)
+        .token(api_key, client.ip)
         .map_err(ApiError::TooManyRequests)?;
     let digest = api_key::digest(api_key);
     let mut conn = state.store.pool().acquire().await?;
@@ -295,7 +276,7 @@ pub async fn logout(
 pub async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,
-    ClientIp(ip): ClientIp,
+    client: ClientAddr,
     Extension(SessionId(sid)): Extension<SessionId>,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> ApiResult<StatusCode> {
@@ -322,7 +303,7 @@ pub async fn change_password(
     };
     let attempt = state
         .throttle
-        .login(&row.email, ip)
+        .login(&row.email, client.ip)
         .map_err(ApiError::TooManyRequests)?;
     let matches = match state
         .hashing

@@ -26,6 +26,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::error::{ErrorMessage, RETRY_AFTER_SECS, error_body};
 use crate::events::delivery::LogHealth;
 
+use super::forwarded::ClientAddr;
+
 /// The header that makes a POST idempotent.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The header that carries the latest event `seq` of an answer.
@@ -97,7 +99,7 @@ pub async fn socket_gate(State(gate): State<Gate>, request: Request, next: Next)
         && !gate.origins.is_empty()
         && let Some(origin) = headers.get(header::ORIGIN)
         && !gate.origins.iter().any(|allowed| allowed == origin)
-        && !same_origin(origin, headers.get(header::HOST))
+        && !same_origin(origin, reached_host(&request))
     {
         return error_body(
             StatusCode::FORBIDDEN,
@@ -123,9 +125,20 @@ pub async fn socket_gate(State(gate): State<Gate>, request: Request, next: Next)
     next.run(request).await.into_response()
 }
 
+/// The host the client reached: a trusted proxy's `X-Forwarded-Host`, else `Host`.
+fn reached_host(request: &Request) -> Option<&str> {
+    match request.extensions().get::<ClientAddr>() {
+        Some(client) => client.host.as_deref(),
+        None => request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok()),
+    }
+}
+
 /// Whether `Origin` names the host the request was sent to (the server's own web app).
-fn same_origin(origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
-    let (Ok(origin), Some(Ok(host))) = (origin.to_str(), host.map(|h| h.to_str())) else {
+fn same_origin(origin: &HeaderValue, host: Option<&str>) -> bool {
+    let (Ok(origin), Some(host)) = (origin.to_str(), host) else {
         return false;
     };
     origin
@@ -152,14 +165,14 @@ mod tests {
 
     #[test]
     fn the_same_origin_is_the_host_the_request_was_sent_to() {
-        let host = HeaderValue::from_static("127.0.0.1:3000");
+        let host = "127.0.0.1:3000";
         assert!(same_origin(
             &HeaderValue::from_static("http://127.0.0.1:3000"),
-            Some(&host)
+            Some(host)
         ));
         assert!(!same_origin(
             &HeaderValue::from_static("http://127.0.0.1:3001"),
-            Some(&host)
+            Some(host)
         ));
         assert!(!same_origin(
             &HeaderValue::from_static("http://127.0.0.1:3000"),

@@ -9,6 +9,7 @@ mod csv_export;
 mod doctors;
 pub mod edge;
 mod events;
+pub mod forwarded;
 mod history;
 pub mod idempotency;
 pub mod openapi;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use governor::clock::{Clock, DefaultClock};
@@ -28,9 +28,10 @@ use crate::public::{DayView, Estimate, PublicDoctor, first_name};
 use crate::state::AppState;
 use crate::store::{self, appointments::StatusWrite};
 
+use super::forwarded::ClientAddr;
 use super::idempotency::idempotent;
 use super::status::check_flags;
-use super::status_link::{new_link, origin};
+use super::status_link::new_link;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/self-checkin", post(idempotent(self_checkin)))
@@ -128,7 +129,7 @@ pub struct SelfCheckinAppointment {
 pub async fn self_checkin(
     State(state): State<AppState>,
     user: AuthUser,
-    headers: HeaderMap,
+    client: ClientAddr,
     ApiJson(body): ApiJson<SelfCheckinBody>,
 ) -> ApiResult<Response> {
     let Some(key_id) = user.api_key_id else {
@@ -177,7 +178,7 @@ pub async fn self_checkin(
     if rows.is_empty() {
         return Err(neutral());
     }
-    let origin = origin(&headers);
+    let origin = client.origin();
     let mut ids = Vec::with_capacity(rows.len());
     let mut urls = Vec::with_capacity(rows.len());
     let mut events = Vec::new();

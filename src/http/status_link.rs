@@ -9,8 +9,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::HOST;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -27,6 +26,7 @@ use crate::state::AppState;
 use crate::store::{self, Tx, appointments::AppointmentRow};
 
 use super::appointments::load;
+use super::forwarded::ClientAddr;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,7 +43,8 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct StatusLink {
     pub token: String,
-    /// The patient's page, `{origin}/p/{token}`.
+    /// The patient's page, `{origin}/p/{token}`: the origin the caller reached the server at
+    /// (`Host`, or a trusted proxy's `X-Forwarded-Proto` and `X-Forwarded-Host`).
     pub url: String,
     pub expires_at: String,
 }
@@ -52,29 +53,6 @@ pub struct StatusLink {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Revoked {
     pub revoked: usize,
-}
-
-/// The origin the caller reached the server at (`X-Forwarded-Proto` and `Host`), so the link
-/// works from where staff and the totem see the server.
-pub(super) fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(HOST))
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}")
 }
 
 /// Creates a link for `row` inside `tx`, valid until the end of its day in the clinic's `zone`;
@@ -119,7 +97,7 @@ pub(super) async fn new_link(
 pub async fn create_link(
     State(state): State<AppState>,
     user: AuthUser,
-    headers: HeaderMap,
+    client: ClientAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<(StatusCode, ApiJson<StatusLink>)> {
     let mut tx = state.store.begin_write(user.account_id).await?;
@@ -130,7 +108,7 @@ pub async fn create_link(
         user.account_id,
         zone,
         &row,
-        &origin(&headers),
+        &client.origin(),
         now_ms(),
     )
     .await?;

@@ -15,6 +15,7 @@ mod helpers;
 mod idempotency;
 mod ops;
 mod patient_loop;
+mod proxies;
 mod reports;
 mod resources;
 mod safety;
