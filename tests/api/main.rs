@@ -18,6 +18,7 @@ mod patient_loop;
 mod reports;
 mod resources;
 mod safety;
+mod scopes;
 mod sessions;
 mod status;
 mod users;

@@ -106,6 +106,22 @@ fn broadcast(row: &EventRow) -> Option<(&'static str, Args)> {
     Some((event, (data, meta, row.seq.to_string())))
 }
 
+/// A broadcast as the TV panels get it: the payload without patients' contact data (see
+/// `crate::model::panel_payload`), or `None` (logged) when it cannot be reduced.
+fn for_panel((event, (data, meta, offset)): &(&'static str, Args)) -> Option<(&'static str, Args)> {
+    let reduced =
+        crate::model::panel_payload(data.get()).and_then(|text| RawValue::from_string(text).ok());
+    let Some(reduced) = reduced else {
+        tracing::error!(
+            event,
+            seq = meta.seq,
+            "event payload could not be reduced for the panels; skipped"
+        );
+        return None;
+    };
+    Some((*event, (reduced, meta.clone(), offset.clone())))
+}
+
 /// The delivery of one node.
 pub struct Delivery {
     store: Store,
@@ -357,7 +373,21 @@ impl Delivery {
                 .iter()
                 .filter_map(|row| Some((row.seq, broadcast(row)?)))
                 .collect();
+            // The TV panels' replay leaves out patients' contact data, as their room's events do.
+            let panel_events: Option<Vec<(i64, (&'static str, Args))>> = ready
+                .iter()
+                .any(|socket| self.io.is_panel(socket.sid))
+                .then(|| {
+                    events
+                        .iter()
+                        .filter_map(|(seq, event)| Some((*seq, for_panel(event)?)))
+                        .collect()
+                });
             for socket in ready {
+                let events = match &panel_events {
+                    Some(reduced) if self.io.is_panel(socket.sid) => reduced,
+                    _ => &events,
+                };
                 let start = events.partition_point(|(seq, _)| *seq <= socket.after);
                 let missed: Vec<_> = events[start..].iter().map(|(_, e)| e.clone()).collect();
                 if let Some(sent) = self
@@ -439,7 +469,22 @@ impl Delivery {
         if events.is_empty() {
             return;
         }
+        let panel_events: Option<Vec<_>> = self
+            .io
+            .has_panels(account_id)
+            .then(|| events.iter().filter_map(for_panel).collect());
         let results = self.io.emit_in_order(account_id, Arc::new(events)).await;
+        if let Some(panel_events) = panel_events {
+            for result in self
+                .io
+                .emit_to_panels(account_id, Arc::new(panel_events))
+                .await
+            {
+                if let Emitted::Failed(error) = result {
+                    tracing::error!(error = %error, account_id, "event could not be emitted to the panels");
+                }
+            }
+        }
         for (row, result) in sent.into_iter().zip(results) {
             let event = row.event.as_str();
             match result {
