@@ -154,7 +154,7 @@ function ApiKeys() {
                 <span className="who">
                   <span className="patient">{k.name}</span>
                   <span className="muted small">
-                    <span className="badge" data-testid="key-scope" data-scope={k.scope}>
+                    <span className="key-scope" data-testid="key-scope" data-scope={k.scope}>
                       {scopeLabel(k.scope)}
                     </span>{' '}
                     criada em {formatInstant(k.createdAt, account.timeZone)}
