@@ -6,18 +6,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
-import { startServer, setupClinic, sleep } from './helpers.mjs';
+import { startServer, setupClinic, sleep, waitForDisconnect } from './helpers.mjs';
 import { startProxy } from './proxy.mjs';
 
 /** What a public screen must never receive. */
 const SECRETS = ['99999-9999', '1980-05-17', '529.982.247-25', '52998224725', 'alérgico'];
 
 async function keyToken(server, c, scope) {
+  return (await scopedKey(server, c, scope)).token;
+}
+
+async function scopedKey(server, c, scope) {
   const created = await c.ok('POST', '/api/api-keys', { name: `chave ${scope}`, scope }, [201]);
   assert.equal(created.scope, scope);
   const traded = await server.api('POST', '/api/auth/token', { apiKey: created.key });
   assert.equal(traded.status, 200, JSON.stringify(traded.body));
-  return traded.body.accessToken;
+  return { id: created.id, token: traded.body.accessToken };
 }
 
 async function until(what, check, timeoutMs = 10_000) {
@@ -130,4 +134,19 @@ test('a panel recovered after a network cut is replayed the reduced payloads', a
   const text = JSON.stringify(received.map((e) => e.args[0]));
   assert.ok(text.includes('João Silva'), 'the replay carries the appointments');
   for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} reached the recovered panel`);
+});
+
+test('revoking a panel key disconnects its socket, which is in a room of its own', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const c = await setupClinic(server);
+  const key = await scopedKey(server, c, 'panel');
+  const panel = await server.connect(key.token);
+  const staff = await server.connect(c.a.token);
+  const gone = waitForDisconnect(panel, 5000);
+  await c.ok('DELETE', `/api/api-keys/${key.id}`);
+  assert.equal(await gone, 'io server disconnect');
+  assert.ok(staff.connected, 'the staff socket stays');
+  const refused = await server.connect(key.token).then(() => null, (err) => err);
+  assert.equal(refused?.message, 'invalid token');
 });
