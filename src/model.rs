@@ -172,8 +172,10 @@ pub const PANEL_HIDDEN_FIELDS: [&str; 4] = ["cpf", "phone", "dateBirth", "notes"
 
 impl Appointment {
     /// The appointment as the TV panel gets it: without the patient's phone and birth date, nor
-    /// the notes.
-    pub fn for_panel(mut self) -> Appointment {
+    /// the notes, and the patient's name as the panel writes it under `style` (see
+    /// `crate::domain::names::panel_name`).
+    pub fn for_panel(mut self, style: &str) -> Appointment {
+        self.patient.name = crate::domain::names::panel_name(&self.patient.name, style);
         self.notes = None;
         self.patient.contact.phone = None;
         self.patient.date_birth = None;
@@ -181,28 +183,39 @@ impl Appointment {
     }
 }
 
-/// Sets every field named in [`PANEL_HIDDEN_FIELDS`], at any depth, to `null`: a logged event's
-/// payload as the TV panel gets it.
-pub fn hide_for_panel(value: &mut serde_json::Value) {
+/// Sets every field named in [`PANEL_HIDDEN_FIELDS`], at any depth, to `null`, and writes a
+/// `patient`'s `name` as the panel does under `style`: a logged event's payload as the TV panel
+/// gets it.
+pub fn hide_for_panel(value: &mut serde_json::Value, style: &str) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, field) in map.iter_mut() {
                 if PANEL_HIDDEN_FIELDS.contains(&key.as_str()) {
                     *field = serde_json::Value::Null;
-                } else {
-                    hide_for_panel(field);
+                    continue;
                 }
+                if key == "patient"
+                    && let Some(serde_json::Value::String(name)) = field.get_mut("name")
+                {
+                    *name = crate::domain::names::panel_name(name, style);
+                }
+                hide_for_panel(field, style);
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(hide_for_panel),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                hide_for_panel(item, style);
+            }
+        }
         _ => {}
     }
 }
 
-/// A stored event payload (JSON text) as the TV panel gets it, or `None` when it is not JSON.
-pub fn panel_payload(data: &str) -> Option<String> {
+/// A stored event payload (JSON text) as the TV panel gets it under the clinic's panel name
+/// `style`, or `None` when it is not JSON.
+pub fn panel_payload(data: &str, style: &str) -> Option<String> {
     let mut value: serde_json::Value = serde_json::from_str(data).ok()?;
-    hide_for_panel(&mut value);
+    hide_for_panel(&mut value, style);
     serde_json::to_string(&value).ok()
 }
 
@@ -212,13 +225,16 @@ mod tests {
 
     #[test]
     fn the_panel_payload_nulls_contact_data_at_any_depth_and_keeps_every_field() {
-        let data = r#"{"id":1,"notes":"x","patient":{"name":"Ana","contact":{"phone":"119"},"dateBirth":"1990-01-01","cpf":"1"},"list":[{"notes":"y"}]}"#;
+        let data = r#"{"id":1,"notes":"x","patient":{"name":"Ana Maria Souza","contact":{"phone":"119"},"dateBirth":"1990-01-01","cpf":"1"},"list":[{"notes":"y"}]}"#;
         let out: serde_json::Value =
-            serde_json::from_str(&panel_payload(data).expect("json")).expect("json");
+            serde_json::from_str(&panel_payload(data, "short").expect("json")).expect("json");
         assert_eq!(
             out,
-            serde_json::json!({"id":1,"notes":null,"patient":{"name":"Ana","contact":{"phone":null},"dateBirth":null,"cpf":null},"list":[{"notes":null}]})
+            serde_json::json!({"id":1,"notes":null,"patient":{"name":"Ana S.","contact":{"phone":null},"dateBirth":null,"cpf":null},"list":[{"notes":null}]})
         );
-        assert_eq!(panel_payload("not json"), None);
+        let full: serde_json::Value =
+            serde_json::from_str(&panel_payload(data, "full").expect("json")).expect("json");
+        assert_eq!(full["patient"]["name"], "Ana Maria Souza");
+        assert_eq!(panel_payload("not json", "short"), None);
     }
 }

@@ -293,13 +293,19 @@ pub struct CallsQuery {
     pub limit: Option<i64>,
 }
 
-/// An appointment as the caller gets it: reduced for the TV panel (see `Appointment::for_panel`).
-fn panel_view(user: &PanelOrStaff, row: &AppointmentRow) -> Appointment {
-    if user.is_panel() {
-        row.view().for_panel()
-    } else {
-        row.view()
+/// The appointments as the caller gets them: reduced for the TV panel under the clinic's panel
+/// name style (see `Appointment::for_panel`).
+async fn views_for(
+    tx: &mut Tx,
+    user: &PanelOrStaff,
+    rows: &[AppointmentRow],
+) -> ApiResult<Vec<Appointment>> {
+    let views = rows.iter().map(AppointmentRow::view);
+    if !user.is_panel() {
+        return Ok(views.collect());
     }
+    let style = store::accounts::panel_name_style(tx, user.account_id).await?;
+    Ok(views.map(|view| view.for_panel(&style)).collect())
 }
 
 /// The waiting queue: CHECKIN by priority tier then check-in time, then EM_ATENDIMENTO.
@@ -314,11 +320,9 @@ pub async fn queue(
     let mut tx = state.store.begin_read().await?;
     let seq = store::events::last_seq(&mut tx, user.account_id).await?;
     let rows = store::appointments::queue(&mut tx, user.account_id, &day).await?;
+    let views = views_for(&mut tx, &user, &rows).await?;
     tx.commit().await?;
-    Ok((
-        seq_headers(seq),
-        ApiJson(rows.iter().map(|row| panel_view(&user, row)).collect()),
-    ))
+    Ok((seq_headers(seq), ApiJson(views)))
 }
 
 /// The latest calls of the day, newest first (the TV panel).
@@ -338,11 +342,9 @@ pub async fn calls(
     let mut tx = state.store.begin_read().await?;
     let seq = store::events::last_seq(&mut tx, user.account_id).await?;
     let rows = store::appointments::calls(&mut tx, user.account_id, &day, limit).await?;
+    let views = views_for(&mut tx, &user, &rows).await?;
     tx.commit().await?;
-    Ok((
-        seq_headers(seq),
-        ApiJson(rows.iter().map(|row| panel_view(&user, row)).collect()),
-    ))
+    Ok((seq_headers(seq), ApiJson(views)))
 }
 
 /// One appointment.

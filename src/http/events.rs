@@ -69,6 +69,11 @@ pub async fn since(
         )));
     }
     let rows = store::events::since(&mut tx, user.account_id, since, limit).await?;
+    let panel_style = if user.is_panel() {
+        Some(store::accounts::panel_name_style(&mut tx, user.account_id).await?)
+    } else {
+        None
+    };
     tx.commit().await?;
     let events = rows
         .into_iter()
@@ -76,8 +81,8 @@ pub async fn since(
             Ok(LoggedEvent {
                 seq: row.seq,
                 event: row.event,
-                data: RawValue::from_string(if user.is_panel() {
-                    crate::model::panel_payload(&row.data)
+                data: RawValue::from_string(if let Some(style) = &panel_style {
+                    crate::model::panel_payload(&row.data, style)
                         .ok_or_else(|| anyhow::anyhow!("stored event {} is not JSON", row.seq))?
                 } else {
                     row.data

@@ -500,8 +500,8 @@ enum HandshakeError {
 /// The connect middleware: a refusal becomes the client's `connect_error` with the message
 /// `missing token`, `invalid token` (also for an ended session or a revoked key), `jwt
 /// expired` (an expired token of an ended session), `session expired: log in again` (the
-/// session reached its maximum age) or `forbidden: a kiosk API key cannot open a socket`. An expired token of an open
-/// session is accepted: a socket lives as long as its session. When the database cannot be
+/// session reached its maximum age) or `forbidden: a kiosk API key cannot open a socket`. An
+/// expired token of an open session is accepted: a socket lives as long as its session. When the database cannot be
 /// reached the transport is closed instead, so that the client tries again by itself (after a
 /// `connect_error`, socket.io-client gives up).
 ///

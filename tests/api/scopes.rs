@@ -1,7 +1,7 @@
 //! Scoped API keys: every operation of the OpenAPI document, called with a token of every
 //! scope (a `kiosk` key, a `panel` key, an `integration` key, a staff login and the master's),
 //! answers 403 exactly where the scope does not reach; and the TV panel's answers carry no
-//! CPF, phone, birth date or notes.
+//! CPF, phone, birth date or notes, and names as the panel writes them.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -253,7 +253,10 @@ async fn the_panel_gets_calls_queue_and_events_without_contact_data_or_notes() {
     for (what, answer) in [("queue", &queue), ("calls", &calls)] {
         let first = &answer[0];
         assert_eq!(first["id"], id, "{what}: {answer}");
-        assert_eq!(first["patient"]["name"], "João Silva", "{what}");
+        assert_eq!(
+            first["patient"]["name"], "João S.",
+            "{what}: the name as the panel shows it"
+        );
         assert_eq!(first["patient"]["contact"]["phone"], Value::Null, "{what}");
         assert_eq!(first["patient"]["dateBirth"], Value::Null, "{what}");
         assert_eq!(first["notes"], Value::Null, "{what}");
@@ -269,12 +272,25 @@ async fn the_panel_gets_calls_queue_and_events_without_contact_data_or_notes() {
     ] {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
+    assert!(
+        !text.contains("João Silva"),
+        "the panel's log has the short names: {text}"
+    );
     let staff_events = app.events(&master).await;
     assert!(
         serde_json::to_string(&staff_events)
             .unwrap()
             .contains("99999-9999")
     );
+
+    // A clinic whose panel writes names whole gives the panel whole names.
+    let (s, _) = app
+        .patch("/api/account", &master, json!({"panelNameStyle": "full"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, calls) = app.get("/api/appointments/calls", &panel).await;
+    assert_eq!(calls[0]["patient"]["name"], "João Silva");
+    assert_eq!(calls[0]["patient"]["contact"]["phone"], Value::Null);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 // Scoped API keys on the socket: every event the account emits, seen by a staff login, an
 // `integration` key, a `panel` key and a `kiosk` key. The panel gets every event, in order and
-// with the same `seq`, but its payloads carry no CPF, phone, birth date or notes (live, and
-// when it is recovered after a network cut); the kiosk's handshake is refused.
+// with the same `seq`, but its payloads carry no CPF, phone, birth date or notes and the names
+// as the panel writes them (live, and when it is recovered after a network cut); the kiosk's
+// handshake is refused.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { startServer, setupClinic, sleep, waitForDisconnect } from './helpers.mj
 import { startProxy } from './proxy.mjs';
 
 /** What a public screen must never receive. */
-const SECRETS = ['99999-9999', '1980-05-17', '529.982.247-25', '52998224725', 'alérgico'];
+const SECRETS = ['99999-9999', '1980-05-17', '529.982.247-25', '52998224725', 'alérgico', 'Silva'];
 
 async function keyToken(server, c, scope) {
   return (await scopedKey(server, c, scope)).token;
@@ -95,7 +96,8 @@ test('every event reaches the panel in order without CPF, phone, birth date or n
     const full = upTo(staff)[i].args[0];
     assert.deepEqual(Object.keys(data).sort(), Object.keys(full).sort(), `${event.event}: every field stays`);
     if (data.patient) {
-      assert.equal(data.patient.name, full.patient.name, 'the name the panel shows stays');
+      assert.equal(full.patient.name, 'João Silva');
+      assert.equal(data.patient.name, 'João S.', 'the name as the panel shows it');
       assert.equal(data.patient.contact.phone, null);
       assert.equal(data.patient.dateBirth, null);
       assert.equal(data.notes, null);
@@ -132,7 +134,8 @@ test('a panel recovered after a network cut is replayed the reduced payloads', a
   const last = await c.lastSeq();
   await until('the replay', () => received.filter((e) => e.args[1]?.seq > seqBefore).length === last - seqBefore);
   const text = JSON.stringify(received.map((e) => e.args[0]));
-  assert.ok(text.includes('João Silva'), 'the replay carries the appointments');
+  assert.ok(text.includes('João S.'), 'the replay carries the appointments, with the short name');
+  assert.ok(!text.includes('João Silva'), 'no full name in the replay');
   for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} reached the recovered panel`);
 });
 

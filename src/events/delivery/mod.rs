@@ -106,11 +106,15 @@ fn broadcast(row: &EventRow) -> Option<(&'static str, Args)> {
     Some((event, (data, meta, row.seq.to_string())))
 }
 
-/// A broadcast as the TV panels get it: the payload without patients' contact data (see
-/// `crate::model::panel_payload`), or `None` (logged) when it cannot be reduced.
-fn for_panel((event, (data, meta, offset)): &(&'static str, Args)) -> Option<(&'static str, Args)> {
-    let reduced =
-        crate::model::panel_payload(data.get()).and_then(|text| RawValue::from_string(text).ok());
+/// A broadcast as the TV panels get it under the clinic's panel name `style`: the payload
+/// without patients' contact data (see `crate::model::panel_payload`), or `None` (logged) when
+/// it cannot be reduced.
+fn for_panel(
+    (event, (data, meta, offset)): &(&'static str, Args),
+    style: &str,
+) -> Option<(&'static str, Args)> {
+    let reduced = crate::model::panel_payload(data.get(), style)
+        .and_then(|text| RawValue::from_string(text).ok());
     let Some(reduced) = reduced else {
         tracing::error!(
             event,
@@ -297,10 +301,19 @@ impl Delivery {
             while let Some(&after) = self.cursors.get(&account_id) {
                 let rows = store::events::since(conn, account_id, after, BATCH).await?;
                 let full = rows.len() as i64 == BATCH;
+                if rows.is_empty() {
+                    break;
+                }
+                // The TV panels here get the names as the clinic's panel writes them.
+                let panel_style = if self.io.has_panels(account_id) {
+                    Some(store::accounts::panel_name_style(conn, account_id).await?)
+                } else {
+                    None
+                };
                 // Rows that came together (a burst of changes) reach each socket in one
                 // write: a few events to N sockets cost N writes, not a few × N.
                 for rows in rows.chunks(WRITE_TOGETHER) {
-                    self.emit(account_id, rows).await;
+                    self.emit(account_id, rows, panel_style.as_deref()).await;
                     if let Some(last) = rows.last() {
                         self.cursors.insert(account_id, last.seq);
                         self.io.presence().emitted(account_id, last.seq);
@@ -374,13 +387,20 @@ impl Delivery {
                 .filter_map(|row| Some((row.seq, broadcast(row)?)))
                 .collect();
             // The TV panels' replay leaves out patients' contact data, as their room's events do.
-            let panel_events: Option<Vec<(i64, (&'static str, Args))>> = ready
-                .iter()
-                .any(|socket| self.io.is_panel(socket.sid))
-                .then(|| {
+            let panel_style = if ready.iter().any(|socket| self.io.is_panel(socket.sid)) {
+                let conn = match conn {
+                    Some(conn) => conn,
+                    None => conn.insert(self.store.pool().acquire().await?),
+                };
+                Some(store::accounts::panel_name_style(conn, account_id).await?)
+            } else {
+                None
+            };
+            let panel_events: Option<Vec<(i64, (&'static str, Args))>> =
+                panel_style.as_deref().map(|style| {
                     events
                         .iter()
-                        .filter_map(|(seq, event)| Some((*seq, for_panel(event)?)))
+                        .filter_map(|(seq, event)| Some((*seq, for_panel(event, style)?)))
                         .collect()
                 });
             for socket in ready {
@@ -455,8 +475,8 @@ impl Delivery {
     }
 
     /// Emits rows of one account, in order, to this node's sockets of it: each encoded once,
-    /// whatever their number.
-    async fn emit(&self, account_id: i64, rows: &[EventRow]) {
+    /// whatever their number (and once more, reduced under `panel_style`, for its TV panels).
+    async fn emit(&self, account_id: i64, rows: &[EventRow], panel_style: Option<&str>) {
         let mut sent = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
@@ -469,10 +489,12 @@ impl Delivery {
         if events.is_empty() {
             return;
         }
-        let panel_events: Option<Vec<_>> = self
-            .io
-            .has_panels(account_id)
-            .then(|| events.iter().filter_map(for_panel).collect());
+        let panel_events: Option<Vec<_>> = panel_style.map(|style| {
+            events
+                .iter()
+                .filter_map(|event| for_panel(event, style))
+                .collect()
+        });
         let results = self.io.emit_in_order(account_id, Arc::new(events)).await;
         if let Some(panel_events) = panel_events {
             for result in self
