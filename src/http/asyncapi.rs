@@ -88,7 +88,8 @@ const ACCOUNT_CHANNEL: &str = "A socket whose handshake carries an access token 
     {token}`, see `AccountHandshake`) joins the room of its token's account. `seq` rises by one \
     per event within the account: a jump is a gap, filled from `GET /api/events?since=`. The \
     socket lives as long as its session, not its token. A `panel` API key's socket gets the same \
-    events with the same `seq`, every `cpf`, `phone`, `dateBirth` and `notes` field set to null.";
+    events with the same `seq`, every `cpf`, `phone`, `dateBirth` and `notes` field set to null \
+    and each patient's `name` as the panel shows it (`João S.`, whole under the `full` style).";
 
 const STATUS_CHANNEL: &str = "A socket whose handshake carries `auth: {statusToken}` (see \
     `StatusHandshake`) joins only the room of its link and receives only `patient.status`.";
