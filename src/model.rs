@@ -153,6 +153,8 @@ pub struct ApiKey {
     pub last_used_at: Option<String>,
     #[schema(required)]
     pub revoked_at: Option<String>,
+    /// What the key may do: `kiosk`, `panel` or `integration`.
+    pub scope: crate::auth::KeyScope,
 }
 
 /// Both token answers.
@@ -162,4 +164,77 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+}
+
+/// The fields a public screen (the TV panel's `panel` key) never gets: they are sent as `null`,
+/// so every field stays present.
+pub const PANEL_HIDDEN_FIELDS: [&str; 4] = ["cpf", "phone", "dateBirth", "notes"];
+
+impl Appointment {
+    /// The appointment as the TV panel gets it: without the patient's phone and birth date, nor
+    /// the notes, and the patient's name as the panel writes it under `style` (see
+    /// `crate::domain::names::panel_name`).
+    pub fn for_panel(mut self, style: &str) -> Appointment {
+        self.patient.name = crate::domain::names::panel_name(&self.patient.name, style);
+        self.notes = None;
+        self.patient.contact.phone = None;
+        self.patient.date_birth = None;
+        self
+    }
+}
+
+/// Sets every field named in [`PANEL_HIDDEN_FIELDS`], at any depth, to `null`, and writes a
+/// `patient`'s `name` as the panel does under `style`: a logged event's payload as the TV panel
+/// gets it.
+pub fn hide_for_panel(value: &mut serde_json::Value, style: &str) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if PANEL_HIDDEN_FIELDS.contains(&key.as_str()) {
+                    *field = serde_json::Value::Null;
+                    continue;
+                }
+                if key == "patient"
+                    && let Some(serde_json::Value::String(name)) = field.get_mut("name")
+                {
+                    *name = crate::domain::names::panel_name(name, style);
+                }
+                hide_for_panel(field, style);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                hide_for_panel(item, style);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A stored event payload (JSON text) as the TV panel gets it under the clinic's panel name
+/// `style`, or `None` when it is not JSON.
+pub fn panel_payload(data: &str, style: &str) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(data).ok()?;
+    hide_for_panel(&mut value, style);
+    serde_json::to_string(&value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_panel_payload_nulls_contact_data_at_any_depth_and_keeps_every_field() {
+        let data = r#"{"id":1,"notes":"x","patient":{"name":"Ana Maria Souza","contact":{"phone":"119"},"dateBirth":"1990-01-01","cpf":"1"},"list":[{"notes":"y"}]}"#;
+        let out: serde_json::Value =
+            serde_json::from_str(&panel_payload(data, "short").expect("json")).expect("json");
+        assert_eq!(
+            out,
+            serde_json::json!({"id":1,"notes":null,"patient":{"name":"Ana S.","contact":{"phone":null},"dateBirth":null,"cpf":null},"list":[{"notes":null}]})
+        );
+        let full: serde_json::Value =
+            serde_json::from_str(&panel_payload(data, "full").expect("json")).expect("json");
+        assert_eq!(full["patient"]["name"], "Ana Maria Souza");
+        assert_eq!(panel_payload("not json", "short"), None);
+    }
 }

@@ -1,5 +1,5 @@
 //! HS256 access tokens: `sub`, `accountId`, `iat`, `exp`, `aud`, `iss`, `authTime`, `sid`
-//! (+ `apiKeyId`).
+//! (+ `apiKeyId` and `scope` for a token traded for an API key).
 //!
 //! Beyond the signature, a token is refused when it claims more than the configured lifetime
 //! (`exp - iat` over `--token-ttl`) or was issued in the future (`iat` more than
@@ -12,6 +12,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::scope::KeyScope;
 use crate::domain::time::now_ms;
 
 pub const AUDIENCE: &str = "fila";
@@ -42,12 +43,21 @@ pub struct Claims {
     /// began at its `iat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// The scope of the API key the token was traded for (a key's token without it is an
+    /// `integration` one: it was issued before scopes existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<KeyScope>,
 }
 
 impl Claims {
     /// When the session this token belongs to began.
     pub fn session_start(&self) -> i64 {
         self.auth_time.unwrap_or(self.iat).min(self.iat)
+    }
+
+    /// The scope of the token's API key, `None` for a password session.
+    pub fn key_scope(&self) -> Option<KeyScope> {
+        self.api_key_id.map(|_| self.scope.unwrap_or_default())
     }
 }
 
@@ -162,7 +172,7 @@ impl Tokens {
         api_key_id: Option<i64>,
     ) -> anyhow::Result<String> {
         let iat = now_ms() / 1000;
-        self.sign(user_id, account_id, api_key_id, iat, iat, None)
+        self.sign(user_id, account_id, api_key_id, None, iat, iat, None)
     }
 
     /// A fresh token of session `sid`, which begins now (a login or an API-key trade).
@@ -178,6 +188,28 @@ impl Tokens {
             user_id,
             account_id,
             api_key_id,
+            None,
+            iat,
+            iat,
+            Some(sid.to_string()),
+        )
+    }
+
+    /// A fresh token of session `sid`, which begins now, for an API key of `scope`.
+    pub fn issue_for_key_session(
+        &self,
+        user_id: i64,
+        account_id: i64,
+        api_key_id: i64,
+        scope: KeyScope,
+        sid: &str,
+    ) -> anyhow::Result<String> {
+        let iat = now_ms() / 1000;
+        self.sign(
+            user_id,
+            account_id,
+            Some(api_key_id),
+            Some(scope),
             iat,
             iat,
             Some(sid.to_string()),
@@ -207,6 +239,7 @@ impl Tokens {
             claims.sub,
             claims.account_id,
             claims.api_key_id,
+            claims.scope,
             now,
             claims.session_start(),
             claims.sid.clone(),
@@ -223,11 +256,13 @@ impl Tokens {
             .min(self.ttl_secs)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn sign(
         &self,
         user_id: i64,
         account_id: i64,
         api_key_id: Option<i64>,
+        scope: Option<KeyScope>,
         iat: i64,
         auth_time: i64,
         sid: Option<String>,
@@ -246,6 +281,7 @@ impl Tokens {
             api_key_id,
             auth_time: Some(auth_time),
             sid,
+            scope,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| anyhow::anyhow!("signing a token: {e}"))
@@ -336,6 +372,7 @@ mod tests {
             api_key_id: None,
             sid: None,
             auth_time: None,
+            scope: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap()
     }
@@ -365,6 +402,7 @@ mod tests {
             api_key_id: None,
             sid: None,
             auth_time: None,
+            scope: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
             .unwrap();
@@ -382,6 +420,7 @@ mod tests {
             api_key_id: None,
             sid: None,
             auth_time,
+            scope: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap()
     }

@@ -1,29 +1,36 @@
-//! Passwords, API keys, access tokens and the `AuthUser` extractor.
+//! Passwords, API keys and their scopes, access tokens, and the extractors that say who may
+//! call a handler (`crate::auth::extract`: `StaffUser`, `MasterUser`, `PanelOrStaff`, ...).
 
 pub mod api_key;
+pub mod extract;
 pub mod jwt;
 pub mod password;
+pub mod scope;
 pub mod session;
 pub mod throttle;
 
-use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
+pub use extract::{MasterUser, PanelOrStaff, PasswordUser, SessionUser, StaffUser, TotemKey};
 use jwt::TokenError;
+pub use scope::KeyScope;
 
 /// The caller of an `/api` route, from a verified access token whose session is open. Every
 /// store call takes its `account_id`: the tenant never comes from the request body, path or
-/// query.
+/// query. It is not an extractor itself: a handler takes one of `crate::auth::extract`'s, which
+/// say which scopes it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub user_id: i64,
     pub account_id: i64,
     /// Set when the token was traded for an API key.
     pub api_key_id: Option<i64>,
+    /// The scope of that API key; `None` for a password session.
+    pub key_scope: Option<KeyScope>,
 }
 
 /// The 401 message for a deactivated user's login or token.
@@ -61,10 +68,10 @@ pub fn bearer(value: &str) -> &str {
     }
 }
 
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+impl AuthUser {
+    /// Verifies the request's token and its session (once per request: the result is kept in
+    /// the request's extensions, with its `SessionId` and `Claims`).
+    pub async fn from_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // Verified already by an earlier step of this request (the idempotency check).
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(*user);
@@ -106,6 +113,7 @@ impl FromRequestParts<AppState> for AuthUser {
             user_id: claims.sub,
             account_id: claims.account_id,
             api_key_id: claims.api_key_id,
+            key_scope: claims.key_scope(),
         };
         parts.extensions.insert(user);
         parts.extensions.insert(SessionId(sid));

@@ -5,6 +5,7 @@ pub mod clinic_clock;
 pub mod cpf;
 pub mod estimate;
 pub mod ids;
+pub mod names;
 pub mod price;
 pub mod priority;
 pub mod slots;

@@ -9,15 +9,13 @@ use utoipa::ToSchema;
 
 use chrono::Utc;
 
-use crate::auth::AuthUser;
+use crate::auth::{MasterUser, PanelOrStaff};
 use crate::domain::clinic_clock::{clinic_day, parse_zone};
 use crate::domain::time::format_ms;
 use crate::error::{ApiError, ApiJson, ApiResult, Problems};
 use crate::limits::{CLINIC_NAME_MAX, check_len};
 use crate::state::AppState;
 use crate::store;
-
-use super::auth::require_master;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/account", get(get_account).patch(update_account))
@@ -83,7 +81,7 @@ async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
 #[utoipa::path(get, operation_id = "getAccount", path = "/api/account", tag = "account", security(("bearer" = [])), responses((status = 200, body = AccountView)))]
 pub async fn get_account(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: PanelOrStaff,
 ) -> ApiResult<ApiJson<AccountView>> {
     Ok(ApiJson(load(&state, user.account_id).await?))
 }
@@ -93,10 +91,9 @@ pub async fn get_account(
     responses((status = 200, body = AccountView), (status = 403)))]
 pub async fn update_account(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: MasterUser,
     ApiJson(patch): ApiJson<AccountPatch>,
 ) -> ApiResult<ApiJson<AccountView>> {
-    require_master(&state, &user).await?;
     let current = load(&state, user.account_id).await?;
     let name = patch
         .name

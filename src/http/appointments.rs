@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::{PanelOrStaff, StaffUser};
 use crate::domain::ids::FlexId;
 use crate::domain::status::{ACTIONS, Status};
 use crate::domain::time::{now_ms, parse_day, parse_time_of_day};
@@ -101,7 +101,7 @@ pub(super) async fn load(tx: &mut Tx, account_id: i64, id: i64) -> ApiResult<App
     responses((status = 201, body = [Appointment]), (status = 400), (status = 404), (status = 409, description = "A transition not allowed, or a retry while the first request with its Idempotency-Key still runs"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn create(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiJson(body): ApiJson<CreateAppointmentBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Vec<Appointment>>)> {
     let mut problems = Problems::new();
@@ -240,7 +240,7 @@ pub(super) async fn day_or_today(
     responses((status = 200, body = [Appointment], headers(("x-event-seq" = i64))), (status = 400)))]
 pub async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<(HeaderMap, ApiJson<Vec<Appointment>>)> {
     let (limit, offset) = Page {
@@ -293,23 +293,36 @@ pub struct CallsQuery {
     pub limit: Option<i64>,
 }
 
+/// The appointments as the caller gets them: reduced for the TV panel under the clinic's panel
+/// name style (see `Appointment::for_panel`).
+async fn views_for(
+    tx: &mut Tx,
+    user: &PanelOrStaff,
+    rows: &[AppointmentRow],
+) -> ApiResult<Vec<Appointment>> {
+    let views = rows.iter().map(AppointmentRow::view);
+    if !user.is_panel() {
+        return Ok(views.collect());
+    }
+    let style = store::accounts::panel_name_style(tx, user.account_id).await?;
+    Ok(views.map(|view| view.for_panel(&style)).collect())
+}
+
 /// The waiting queue: CHECKIN by priority tier then check-in time, then EM_ATENDIMENTO.
 #[utoipa::path(get, operation_id = "listQueue", path = "/api/appointments/queue", tag = "appointments", security(("bearer" = [])), params(DayQuery),
     responses((status = 200, body = [Appointment], headers(("x-event-seq" = i64))), (status = 400)))]
 pub async fn queue(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: PanelOrStaff,
     ApiQuery(query): ApiQuery<DayQuery>,
 ) -> ApiResult<(HeaderMap, ApiJson<Vec<Appointment>>)> {
     let day = day_or_today(&state, user.account_id, query.date).await?;
     let mut tx = state.store.begin_read().await?;
     let seq = store::events::last_seq(&mut tx, user.account_id).await?;
     let rows = store::appointments::queue(&mut tx, user.account_id, &day).await?;
+    let views = views_for(&mut tx, &user, &rows).await?;
     tx.commit().await?;
-    Ok((
-        seq_headers(seq),
-        ApiJson(rows.iter().map(AppointmentRow::view).collect()),
-    ))
+    Ok((seq_headers(seq), ApiJson(views)))
 }
 
 /// The latest calls of the day, newest first (the TV panel).
@@ -317,7 +330,7 @@ pub async fn queue(
     responses((status = 200, body = [Appointment], headers(("x-event-seq" = i64))), (status = 400)))]
 pub async fn calls(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: PanelOrStaff,
     ApiQuery(query): ApiQuery<CallsQuery>,
 ) -> ApiResult<(HeaderMap, ApiJson<Vec<Appointment>>)> {
     let (limit, _) = Page {
@@ -329,11 +342,9 @@ pub async fn calls(
     let mut tx = state.store.begin_read().await?;
     let seq = store::events::last_seq(&mut tx, user.account_id).await?;
     let rows = store::appointments::calls(&mut tx, user.account_id, &day, limit).await?;
+    let views = views_for(&mut tx, &user, &rows).await?;
     tx.commit().await?;
-    Ok((
-        seq_headers(seq),
-        ApiJson(rows.iter().map(AppointmentRow::view).collect()),
-    ))
+    Ok((seq_headers(seq), ApiJson(views)))
 }
 
 /// One appointment.
@@ -341,7 +352,7 @@ pub async fn calls(
     responses((status = 200, body = Appointment), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Appointment>> {
     let mut conn = state.store.pool().acquire().await?;
@@ -362,7 +373,7 @@ pub struct EditBody {
     request_body = EditBody, responses((status = 200, body = Appointment), (status = 400), (status = 404), (status = 409)))]
 pub async fn edit(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<EditBody>,
 ) -> ApiResult<ApiJson<Appointment>> {
@@ -394,7 +405,7 @@ pub async fn edit(
     responses((status = 200, body = Appointment), (status = 404), (status = 409)))]
 pub async fn remove(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Appointment>> {
     let account = user.account_id;
@@ -432,7 +443,7 @@ pub struct RescheduleBody {
     responses((status = 200, body = Appointment), (status = 400), (status = 404), (status = 409)))]
 pub async fn reschedule(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<RescheduleBody>,
 ) -> ApiResult<ApiJson<Appointment>> {

@@ -87,7 +87,9 @@ const INFO: &str = "Socket.IO v4 (Engine.IO 4) at path `/socket.io/`, namespace 
 const ACCOUNT_CHANNEL: &str = "A socket whose handshake carries an access token (`auth: \
     {token}`, see `AccountHandshake`) joins the room of its token's account. `seq` rises by one \
     per event within the account: a jump is a gap, filled from `GET /api/events?since=`. The \
-    socket lives as long as its session, not its token.";
+    socket lives as long as its session, not its token. A `panel` API key's socket gets the same \
+    events with the same `seq`, every `cpf`, `phone`, `dateBirth` and `notes` field set to null \
+    and each patient's `name` as the panel shows it (`João S.`, whole under the `full` style).";
 
 const STATUS_CHANNEL: &str = "A socket whose handshake carries `auth: {statusToken}` (see \
     `StatusHandshake`) joins only the room of its link and receives only `patient.status`.";
@@ -257,7 +259,8 @@ fn schemas() -> Map<String, Value> {
             "description": "The Socket.IO handshake's `auth` of a staff or integration socket \
                 (or the `Authorization: Bearer` header). A missing or invalid token is refused \
                 with `connect_error` `missing token` or `invalid token`; an expired token whose \
-                session has ended with `jwt expired`.",
+                session has ended with `jwt expired`; a `kiosk` API key's token with \
+                `forbidden: a kiosk API key cannot open a socket`.",
             "required": ["token"],
             "properties": {"token": {
                 "type": "string",

@@ -16,7 +16,10 @@ use utoipa::ToSchema;
 use super::forwarded::ClientAddr;
 use crate::auth::jwt::Claims;
 use crate::auth::password::HashError;
-use crate::auth::{AuthUser, SessionId, api_key, password, session};
+use crate::auth::{
+    AuthUser, KeyScope, MasterUser, PasswordUser, SessionId, SessionUser, StaffUser, api_key,
+    password, session,
+};
 use crate::domain::time::{format_ms, now_ms};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
 use crate::limits::{API_KEY_MAX, EMAIL_MAX, KEY_NAME_MAX, PASSWORD_MAX, check_len};
@@ -59,6 +62,10 @@ pub struct PasswordBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateKeyBody {
     pub name: String,
+    /// What the key may do: `kiosk` (the totem), `panel` (the TV panel) or `integration` (a
+    /// full staff credential without master rights, the default).
+    #[schema(value_type = Option<KeyScope>)]
+    pub scope: Option<String>,
 }
 
 /// A new key: the only time `key` is shown.
@@ -69,6 +76,7 @@ pub struct CreatedKey {
     pub name: String,
     pub key: String,
     pub created_at: String,
+    pub scope: KeyScope,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,13 +109,18 @@ fn token_response(
     user: AuthUser,
     sid: &str,
 ) -> ApiResult<ApiJson<TokenResponse>> {
+    let access_token = match (user.api_key_id, user.key_scope) {
+        (Some(key_id), Some(scope)) => {
+            state
+                .tokens
+                .issue_for_key_session(user.user_id, user.account_id, key_id, scope, sid)?
+        }
+        _ => state
+            .tokens
+            .issue_for_session(user.user_id, user.account_id, None, sid)?,
+    };
     Ok(ApiJson(TokenResponse {
-        access_token: state.tokens.issue_for_session(
-            user.user_id,
-            user.account_id,
-            user.api_key_id,
-            sid,
-        )?,
+        access_token,
         token_type: "Bearer",
         expires_in: state.tokens.ttl_secs(),
     }))
@@ -172,6 +185,7 @@ pub async fn login(
                     user_id: u.id,
                     account_id: u.account_id,
                     api_key_id: None,
+                    key_scope: None,
                 },
             )
             .await
@@ -214,6 +228,7 @@ pub async fn token(
             user_id: key.user_id,
             account_id: key.account_id,
             api_key_id: Some(key.id),
+            key_scope: Some(KeyScope::from_stored(&key.scope)),
         },
     )
     .await
@@ -226,7 +241,7 @@ pub async fn token(
 pub async fn refresh(
     State(state): State<AppState>,
     // The extractor refuses an ended session, a revoked key or a user outside the account.
-    _user: AuthUser,
+    _user: SessionUser,
     Extension(SessionId(sid)): Extension<SessionId>,
     Extension(claims): Extension<Claims>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
@@ -246,7 +261,7 @@ pub async fn refresh(
     responses((status = 204, description = "Session ended"), (status = 401, description = "Token invalid or expired")))]
 pub async fn logout(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: SessionUser,
     Extension(SessionId(sid)): Extension<SessionId>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.store.begin_write(user.account_id).await?;
@@ -275,16 +290,11 @@ pub async fn logout(
         (status = 429, description = "Too many wrong passwords")))]
 pub async fn change_password(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: PasswordUser,
     client: ClientAddr,
     Extension(SessionId(sid)): Extension<SessionId>,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> ApiResult<StatusCode> {
-    if user.api_key_id.is_some() {
-        return Err(ApiError::Forbidden(
-            "API keys cannot change a password".into(),
-        ));
-    }
     let mut problems = Problems::new();
     problems.check(
         body.new_password.chars().count() >= 8,
@@ -341,7 +351,7 @@ pub async fn change_password(
 
 /// Who the token belongs to.
 #[utoipa::path(get, operation_id = "getMe", path = "/api/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Me)))]
-pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<ApiJson<Me>> {
+pub async fn me(State(state): State<AppState>, user: StaffUser) -> ApiResult<ApiJson<Me>> {
     let mut conn = state.store.pool().acquire().await?;
     let row = store::accounts::user(&mut conn, user.account_id, user.user_id)
         .await?
@@ -356,22 +366,6 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<ApiJ
     }))
 }
 
-/// Refuses anyone but the account's master user, logged in with a password.
-pub async fn require_master(state: &AppState, user: &AuthUser) -> ApiResult<()> {
-    if user.api_key_id.is_some() {
-        return Err(ApiError::Forbidden(
-            "API keys cannot manage the account".into(),
-        ));
-    }
-    let mut conn = state.store.pool().acquire().await?;
-    match store::accounts::user(&mut conn, user.account_id, user.user_id).await? {
-        Some(u) if u.is_master != 0 => Ok(()),
-        _ => Err(ApiError::Forbidden(
-            "only the master user can do this".into(),
-        )),
-    }
-}
-
 fn key_view(row: ApiKeyRow) -> ApiKey {
     ApiKey {
         id: row.id,
@@ -380,26 +374,35 @@ fn key_view(row: ApiKeyRow) -> ApiKey {
         created_at: format_ms(row.created_at),
         last_used_at: row.last_used_at.map(format_ms),
         revoked_at: row.revoked_at.map(format_ms),
+        scope: KeyScope::from_stored(&row.scope),
     }
 }
 
 /// Releases API access: a new key, shown once.
 #[utoipa::path(post, operation_id = "createApiKey", path = "/api/api-keys", tag = "api-keys", security(("bearer" = [])), request_body = CreateKeyBody,
-    responses((status = 201, body = CreatedKey), (status = 403, description = "Not the master user")))]
+    responses((status = 201, body = CreatedKey), (status = 400, description = "Empty or long name, unknown scope"), (status = 403, description = "Not the master user")))]
 pub async fn create_key(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: MasterUser,
     ApiJson(body): ApiJson<CreateKeyBody>,
 ) -> ApiResult<(StatusCode, ApiJson<CreatedKey>)> {
-    require_master(&state, &user).await?;
     let name = body.name.trim();
+    let scope = match body.scope.as_deref().map(str::trim) {
+        None => Some(KeyScope::Integration),
+        Some(name) => KeyScope::parse(name),
+    };
     let mut problems = Problems::new();
+    problems.check(
+        scope.is_some(),
+        "scope must be one of: kiosk, panel, integration",
+    );
     problems.check(!name.is_empty(), "name must not be empty");
     problems.check(
         name.chars().count() <= KEY_NAME_MAX,
         format!("name must have at most {KEY_NAME_MAX} characters"),
     );
     problems.into_result()?;
+    let scope = scope.unwrap_or_default();
     let key = api_key::generate();
     let now = now_ms();
     let mut tx = state.store.begin_write(user.account_id).await?;
@@ -410,6 +413,7 @@ pub async fn create_key(
         name,
         &api_key::display_prefix(&key),
         &api_key::digest(&key),
+        scope.as_str(),
         now,
     )
     .await?;
@@ -421,6 +425,7 @@ pub async fn create_key(
             name: name.to_string(),
             key,
             created_at: format_ms(now),
+            scope,
         }),
     ))
 }
@@ -430,9 +435,8 @@ pub async fn create_key(
     responses((status = 200, body = [ApiKey]), (status = 403, description = "Not the master user")))]
 pub async fn list_keys(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: MasterUser,
 ) -> ApiResult<ApiJson<Vec<ApiKey>>> {
-    require_master(&state, &user).await?;
     let mut conn = state.store.pool().acquire().await?;
     let rows = store::api_keys::list(&mut conn, user.account_id).await?;
     Ok(ApiJson(rows.into_iter().map(key_view).collect()))
@@ -444,10 +448,9 @@ pub async fn list_keys(
     params(("id" = i64, Path)), responses((status = 200, body = ApiKey), (status = 403, description = "Not the master user"), (status = 404)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: MasterUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<ApiKey>> {
-    require_master(&state, &user).await?;
     let mut tx = state.store.begin_write(user.account_id).await?;
     if !store::api_keys::revoke(&mut tx, user.account_id, id, now_ms()).await? {
         return Err(ApiError::not_found("api key"));

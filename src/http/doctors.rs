@@ -7,7 +7,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::StaffUser;
 use crate::domain::ids::FlexId;
 use crate::domain::slots::{self, Hours};
 use crate::domain::time::{now_ms, parse_day, parse_time_of_day};
@@ -126,7 +126,7 @@ async fn view(tx: &mut Tx, account_id: i64, id: i64) -> ApiResult<Doctor> {
     responses((status = 201, body = Doctor), (status = 400), (status = 404, description = "Unknown procedure")))]
 pub async fn create(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiJson(body): ApiJson<DoctorBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Doctor>)> {
     if body.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
@@ -156,7 +156,7 @@ pub async fn create(
 #[utoipa::path(get, operation_id = "listDoctors", path = "/api/doctors", tag = "doctors", security(("bearer" = [])), params(Page), responses((status = 200, body = [Doctor])))]
 pub async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<ApiJson<Vec<Doctor>>> {
     let (limit, offset) = page.resolve(20)?;
@@ -170,7 +170,7 @@ pub async fn list(
     responses((status = 200, body = Doctor), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Doctor>> {
     let mut conn = state.store.pool().acquire().await?;
@@ -185,7 +185,7 @@ pub async fn get_one(
     request_body = DoctorBody, responses((status = 200, body = Doctor), (status = 400), (status = 404)))]
 pub async fn update(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<DoctorBody>,
 ) -> ApiResult<ApiJson<Doctor>> {
@@ -215,7 +215,7 @@ pub async fn update(
     responses((status = 200, body = Doctor), (status = 404)))]
 pub async fn remove(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Doctor>> {
     let mut tx = state.store.begin_write(user.account_id).await?;
@@ -256,7 +256,7 @@ pub struct SlotView {
     responses((status = 200, body = [SlotView]), (status = 400, description = "date is not YYYY-MM-DD"), (status = 404)))]
 pub async fn slots_of_day(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<SlotsQuery>,
 ) -> ApiResult<ApiJson<Vec<SlotView>>> {

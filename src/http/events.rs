@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::PanelOrStaff;
 use crate::domain::time::format_ms;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -45,7 +45,7 @@ pub struct LoggedEvent {
     responses((status = 200, body = [LoggedEvent]), (status = 400), (status = 410, description = "Older than the log keeps: reload")))]
 pub async fn since(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: PanelOrStaff,
     ApiQuery(query): ApiQuery<SinceQuery>,
 ) -> ApiResult<ApiJson<Vec<LoggedEvent>>> {
     let (limit, _) = Page {
@@ -69,6 +69,11 @@ pub async fn since(
         )));
     }
     let rows = store::events::since(&mut tx, user.account_id, since, limit).await?;
+    let panel_style = if user.is_panel() {
+        Some(store::accounts::panel_name_style(&mut tx, user.account_id).await?)
+    } else {
+        None
+    };
     tx.commit().await?;
     let events = rows
         .into_iter()
@@ -76,7 +81,13 @@ pub async fn since(
             Ok(LoggedEvent {
                 seq: row.seq,
                 event: row.event,
-                data: RawValue::from_string(row.data).map_err(anyhow::Error::from)?,
+                data: RawValue::from_string(if let Some(style) = &panel_style {
+                    crate::model::panel_payload(&row.data, style)
+                        .ok_or_else(|| anyhow::anyhow!("stored event {} is not JSON", row.seq))?
+                } else {
+                    row.data
+                })
+                .map_err(anyhow::Error::from)?,
                 at: format_ms(row.at),
             })
         })

@@ -6,7 +6,7 @@ use axum::routing::get;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::auth::StaffUser;
 use crate::domain::status::{Status, StatusView};
 use crate::domain::time::format_ms;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
@@ -65,7 +65,7 @@ impl From<MoveRow> for StatusMove {
     params(("id" = i64, Path)), responses((status = 200, body = [StatusMove]), (status = 404)))]
 pub async fn history(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Vec<StatusMove>>> {
     let mut conn = state.store.pool().acquire().await?;

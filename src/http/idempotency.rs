@@ -24,7 +24,7 @@ use std::pin::Pin;
 
 use anyhow::Context;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, Request};
 use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -85,7 +85,7 @@ where
     H: Handler<T, AppState>,
 {
     let (mut parts, body) = request.into_parts();
-    let user = AuthUser::from_request_parts(&mut parts, &state).await?;
+    let user = AuthUser::from_parts(&mut parts, &state).await?;
     let key = key_of(&parts.headers)?;
     let bytes = buffer(body, &parts, &state).await?;
     let fingerprint = fingerprint(&parts.method, parts.uri.path(), &bytes);

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::StaffUser;
 use crate::domain::cpf;
 use crate::domain::time::{now_ms, parse_day};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
@@ -139,7 +139,7 @@ pub async fn update_in(
     responses((status = 201, body = Patient), (status = 400), (status = 409, description = "Duplicate CPF, or a retry while the first request with its Idempotency-Key still runs"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn create(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiJson(body): ApiJson<PatientBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Patient>)> {
     let mut tx = state.store.begin_write(user.account_id).await?;
@@ -166,7 +166,7 @@ pub struct PatientQuery {
     responses((status = 200, body = [Patient]), (status = 400)))]
 pub async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiQuery(query): ApiQuery<PatientQuery>,
 ) -> ApiResult<ApiJson<Vec<Patient>>> {
     let (limit, offset) = Page {
@@ -208,7 +208,7 @@ pub async fn list(
     responses((status = 200, body = Patient), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Patient>> {
     let mut conn = state.store.pool().acquire().await?;
@@ -224,7 +224,7 @@ pub async fn get_one(
     request_body = PatientBody, responses((status = 200, body = Patient), (status = 400), (status = 404), (status = 409)))]
 pub async fn update(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<PatientBody>,
 ) -> ApiResult<ApiJson<Patient>> {
@@ -246,7 +246,7 @@ pub async fn update(
     params(("id" = i64, Path), Page), responses((status = 200, body = [Appointment]), (status = 404)))]
 pub async fn appointments_of(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<ApiJson<Vec<Appointment>>> {

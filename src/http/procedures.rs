@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::auth::StaffUser;
 use crate::domain::{price, time::now_ms};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problems};
 use crate::events::flow;
@@ -56,7 +56,7 @@ pub struct ProcedureBody {
     responses((status = 201, body = Procedure), (status = 400)))]
 pub async fn create(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiJson(body): ApiJson<ProcedureBody>,
 ) -> ApiResult<(StatusCode, ApiJson<Procedure>)> {
     let name = body.name.trim();
@@ -83,7 +83,7 @@ pub async fn create(
     responses((status = 200, body = [Procedure])))]
 pub async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<ApiJson<Vec<Procedure>>> {
     let (limit, offset) = page.resolve(20)?;
@@ -120,7 +120,7 @@ pub struct ProcedurePatch {
     responses((status = 200, body = Procedure), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Procedure>> {
     let mut conn = state.store.pool().acquire().await?;
@@ -154,7 +154,7 @@ async fn commit_with_doctors(
     request_body = ProcedurePatch, responses((status = 200, body = Procedure), (status = 400), (status = 404)))]
 pub async fn update(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<ProcedurePatch>,
 ) -> ApiResult<ApiJson<Procedure>> {
@@ -188,7 +188,7 @@ pub async fn update(
     responses((status = 200, body = Procedure), (status = 404)))]
 pub async fn remove(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Procedure>> {
     let mut tx = state.store.begin_write(user.account_id).await?;

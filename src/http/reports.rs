@@ -11,7 +11,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::StaffUser;
 use crate::domain::time::parse_day;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, Problems};
 use crate::state::AppState;
@@ -203,7 +203,7 @@ fn summary(d: &Durations) -> (i64, Option<i64>, Option<i64>, Option<i64>) {
     responses((status = 200, content(([WaitRow] = "application/json"), (String = "text/csv")))))]
 pub async fn waits(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
@@ -293,7 +293,7 @@ impl From<Outcomes> for AttendanceRow {
     responses((status = 200, content(([AttendanceRow] = "application/json"), (String = "text/csv")))))]
 pub async fn attendance(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
@@ -343,7 +343,7 @@ impl Report for DoctorReportRow {
     responses((status = 200, content(([DoctorReportRow] = "application/json"), (String = "text/csv")))))]
 pub async fn doctors(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
@@ -404,7 +404,7 @@ const WEEKDAYS: [&str; 7] = [
     responses((status = 200, content(([ArrivalRow] = "application/json"), (String = "text/csv")))))]
 pub async fn arrivals(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {

@@ -18,7 +18,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::auth::TotemKey;
 use crate::domain::cpf;
 use crate::domain::status::Status;
 use crate::domain::time::{now_ms, parse_day};
@@ -122,21 +122,17 @@ pub struct SelfCheckinAppointment {
     request_body = SelfCheckinBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h get the first answer again (`Idempotent-Replayed: true`)")),
     responses((status = 200, body = SelfCheckinAnswer),
-        (status = 403, description = "Not a token traded for an API key"),
+        (status = 403, description = "Not a token traded for a `kiosk` or `integration` API key"),
         (status = 404, description = "No appointment of today matches (one neutral answer)"),
         (status = 409, description = "A retry while the first request with its Idempotency-Key still runs"),
         (status = 429, description = "Too many attempts with this key: see Retry-After"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn self_checkin(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: TotemKey,
     client: ClientAddr,
     ApiJson(body): ApiJson<SelfCheckinBody>,
 ) -> ApiResult<Response> {
-    let Some(key_id) = user.api_key_id else {
-        return Err(ApiError::Forbidden(
-            "self check-in takes a token traded for an API key (the totem's)".into(),
-        ));
-    };
+    let key_id = user.api_key_id;
     if let Err(wait) = state.self_checkin_limiter.check(key_id) {
         return Ok(too_many(wait));
     }

@@ -7,7 +7,7 @@ use axum::routing::patch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::auth::StaffUser;
 use crate::domain::ids::FlexId;
 use crate::domain::priority::FLAGS;
 use crate::domain::status::{ACTIONS, Status};
@@ -47,7 +47,7 @@ pub struct StatusBody {
     responses((status = 200, body = Appointment), (status = 400), (status = 404), (status = 409, description = "Transition not allowed")))]
 pub async fn change_status(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> ApiResult<ApiJson<Appointment>> {

@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::auth::StaffUser;
 use crate::domain::status::Status;
 use crate::domain::time::{format_ms, now_ms};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
@@ -96,7 +96,7 @@ pub(super) async fn new_link(
     responses((status = 201, body = StatusLink), (status = 404), (status = 409, description = "The appointment's day is over")))]
 pub async fn create_link(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     client: ClientAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<(StatusCode, ApiJson<StatusLink>)> {
@@ -122,7 +122,7 @@ pub async fn create_link(
     params(("id" = i64, Path)), responses((status = 200, body = Revoked), (status = 404)))]
 pub async fn revoke_links(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Revoked>> {
     let mut tx = state.store.begin_write(user.account_id).await?;
@@ -166,7 +166,7 @@ pub async fn public_status(
     responses((status = 200, body = Appointment), (status = 404), (status = 409, description = "The patient has not been called")))]
 pub async fn recall(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Appointment>> {
     let mut tx = state.store.begin_write(user.account_id).await?;

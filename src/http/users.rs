@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::{check_user_name, check_user_password, email_taken, valid_email};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, MasterUser};
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problems};
 use crate::state::AppState;
@@ -20,7 +20,6 @@ use crate::store::{
     events::ControlRow,
 };
 
-use super::auth::require_master;
 use super::idempotency::idempotent;
 
 /// The answer to a change that would leave the clinic without an active master.
@@ -81,7 +80,7 @@ pub struct UserPatch {
 }
 
 /// Checks again, inside the change's transaction (which holds the account's write turn), that
-/// the acting user is still an active master: `require_master` read it before the turn, and a
+/// the acting user is still an active master: `MasterUser` read it before the turn, and a
 /// master demoted or deactivated meanwhile by another master must not act as one.
 async fn still_master(tx: &mut Tx, user: &AuthUser) -> ApiResult<()> {
     match store::accounts::user(tx, user.account_id, user.user_id).await? {
@@ -99,10 +98,9 @@ async fn still_master(tx: &mut Tx, user: &AuthUser) -> ApiResult<()> {
         (status = 409, description = "Email already in use, or a retry while the first request with its Idempotency-Key still runs"), (status = 422, description = "The Idempotency-Key was used with another body or endpoint")))]
 pub async fn create(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: MasterUser,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> ApiResult<(StatusCode, ApiJson<User>)> {
-    require_master(&state, &user).await?;
     let name = body.name.trim().to_string();
     let email = body.email.trim().to_lowercase();
     let mut problems = Problems::new();
@@ -141,8 +139,10 @@ pub async fn create(
 /// The clinic's users, by name.
 #[utoipa::path(get, operation_id = "listUsers", path = "/api/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = [User]), (status = 403, description = "Not the master user")))]
-pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<ApiJson<Vec<User>>> {
-    require_master(&state, &user).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    user: MasterUser,
+) -> ApiResult<ApiJson<Vec<User>>> {
     let mut conn = state.store.pool().acquire().await?;
     let rows = store::accounts::users(&mut conn, user.account_id).await?;
     Ok(ApiJson(rows.into_iter().map(User::from).collect()))
@@ -153,10 +153,9 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Ap
     responses((status = 200, body = User), (status = 403), (status = 404)))]
 pub async fn get_one(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: MasterUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<User>> {
-    require_master(&state, &user).await?;
     let mut conn = state.store.pool().acquire().await?;
     let row = store::accounts::user(&mut conn, user.account_id, id)
         .await?
@@ -174,11 +173,10 @@ pub async fn get_one(
         (status = 409, description = "Email already in use, a master's change to themselves that would lock them out, or a change that would leave the clinic without an active master")))]
 pub async fn update(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: MasterUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<ApiJson<User>> {
-    require_master(&state, &user).await?;
     let mut problems = Problems::new();
     let name = patch.name.map(|n| n.trim().to_string());
     let email = patch.email.map(|e| e.trim().to_lowercase());

@@ -8,6 +8,11 @@
 //! event goes to the parts in parallel, one task each. A socket is in exactly one part, and
 //! the next events wait until every part has the previous ones: each socket still gets each
 //! event once and in `seq` order. Small accounts are sent to in one task, from their room.
+//!
+//! The TV panels' sockets (`panel` API keys) are in none of these rooms but in their own,
+//! `orders.account.{id}.panel` (server-side only), which gets the same events, in the same
+//! order and with the same `seq`, with patients' contact data left out (see
+//! `crate::model::panel_payload`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +21,7 @@ use serde::Serialize;
 use socketioxide::adapter::LocalAdapter;
 use socketioxide::{BroadcastError, SocketIo};
 
-use super::room;
+use super::{panel_room, room};
 
 /// From this many sockets of an account on this node, its events are sent by parts.
 const SPREAD_FROM: usize = 256;
@@ -124,6 +129,19 @@ where
         }
     }
     results
+}
+
+/// Sends the events (already reduced for a public screen), in order, to this node's TV panel
+/// sockets of the account, from their room.
+pub async fn emit_to_panels<T>(
+    io: &SocketIo<LocalAdapter>,
+    account_id: i64,
+    events: Arc<Vec<(&'static str, T)>>,
+) -> Vec<Emitted>
+where
+    T: Serialize + Send + Sync + 'static,
+{
+    emit_to(io.clone(), panel_room(account_id), events).await
 }
 
 /// Sends the events, in order, to one room; several events reach each socket in one write.

@@ -27,9 +27,9 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
 
-use crate::auth::bearer;
 use crate::auth::jwt::{TokenError, Tokens};
 use crate::auth::session::{self, SessionError};
+use crate::auth::{KeyScope, bearer};
 use crate::domain::time::now_ms;
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
@@ -37,6 +37,21 @@ use crate::store::{self, Store};
 /// The Socket.IO room of an account.
 pub fn room(account_id: i64) -> String {
     format!("orders.account.{account_id}")
+}
+
+/// The room of an account's TV panel sockets (`panel` API keys), server-side only: it gets the
+/// account's events without patients' contact data (see [`fanout`]).
+pub fn panel_room(account_id: i64) -> String {
+    format!("orders.account.{account_id}.panel")
+}
+
+/// The rooms a new socket of the account joins.
+fn rooms_for(presence: &Presence, account_id: i64, panel: bool) -> Vec<String> {
+    if panel {
+        vec![panel_room(account_id)]
+    } else {
+        presence.parts.rooms_for_new_socket(account_id)
+    }
 }
 
 /// What the gateway needs from the application.
@@ -87,6 +102,8 @@ pub struct SocketAuth {
     /// For a recovered socket, the `seq` after which the delivery replays the log to it before
     /// it joins its room (see [`recovery`]).
     pub recover_after: Option<i64>,
+    /// A TV panel's socket (a `panel` API key): in the panel room, reduced payloads.
+    pub panel: bool,
 }
 
 /// The accounts that have sockets on this node, with how many.
@@ -266,6 +283,29 @@ impl Io {
         fanout::emit_in_order(&self.io, &self.presence.parts, here, account_id, events).await
     }
 
+    /// Whether this node has TV panel sockets of the account.
+    pub fn has_panels(&self, account_id: i64) -> bool {
+        !self.io.to(panel_room(account_id)).sockets().is_empty()
+    }
+
+    /// Sends events (reduced for a public screen), in order, to this node's TV panel sockets
+    /// of the account.
+    pub async fn emit_to_panels<T: Serialize + Send + Sync + 'static>(
+        &self,
+        account_id: i64,
+        events: Arc<Vec<(&'static str, T)>>,
+    ) -> Vec<fanout::Emitted> {
+        fanout::emit_to_panels(&self.io, account_id, events).await
+    }
+
+    /// Whether the socket `sid` is a TV panel's (its replay is reduced).
+    pub fn is_panel(&self, sid: Sid) -> bool {
+        self.io
+            .get_socket(sid)
+            .and_then(|socket| socket.extensions.get::<SocketAuth>())
+            .is_some_and(|auth| auth.panel)
+    }
+
     /// The accounts with sockets on this node.
     pub fn presence(&self) -> &Arc<Presence> {
         &self.presence
@@ -278,7 +318,8 @@ impl Io {
         matches: impl Fn(&SocketAuth) -> bool,
     ) -> usize {
         let mut count = 0;
-        for socket in self.io.to(room(account_id)).sockets() {
+        let rooms = [room(account_id), panel_room(account_id)];
+        for socket in self.io.to(rooms).sockets() {
             if socket
                 .extensions
                 .get::<SocketAuth>()
@@ -324,6 +365,10 @@ impl Io {
         events: &[(&'static str, T)],
     ) -> Option<usize> {
         let socket = self.io.get_socket(sid)?;
+        let panel = socket
+            .extensions
+            .get::<SocketAuth>()
+            .is_some_and(|auth| auth.panel);
         let sent = engineioxide::batch(async {
             let mut sent = 0;
             for (event, args) in events {
@@ -334,7 +379,7 @@ impl Io {
             sent
         })
         .await;
-        socket.join(self.presence.parts.rooms_for_new_socket(account_id));
+        socket.join(rooms_for(&self.presence, account_id, panel));
         Some(sent)
     }
 
@@ -447,13 +492,16 @@ enum HandshakeError {
     /// The session could not be checked: the client tries again (another node, or later).
     #[error("service unavailable")]
     Unavailable,
+    /// A `kiosk` API key's token: the totem has no live feed.
+    #[error("forbidden: a kiosk API key cannot open a socket")]
+    Kiosk,
 }
 
 /// The connect middleware: a refusal becomes the client's `connect_error` with the message
 /// `missing token`, `invalid token` (also for an ended session or a revoked key), `jwt
-/// expired` (an expired token of an ended session) or `session expired: log in again` (the
-/// session reached its maximum age). An expired token of an open
-/// session is accepted: a socket lives as long as its session. When the database cannot be
+/// expired` (an expired token of an ended session), `session expired: log in again` (the
+/// session reached its maximum age) or `forbidden: a kiosk API key cannot open a socket`. An
+/// expired token of an open session is accepted: a socket lives as long as its session. When the database cannot be
 /// reached the transport is closed instead, so that the client tries again by itself (after a
 /// `connect_error`, socket.io-client gives up).
 ///
@@ -490,6 +538,10 @@ async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or(TokenError::Missing)?;
     let claims = state.tokens.verify_for_socket(&token)?;
+    let scope = claims.key_scope();
+    if scope == Some(KeyScope::Kiosk) {
+        return Err(HandshakeError::Kiosk);
+    }
     let checked = async {
         let session_id = session::check(&state.store, &claims).await?;
         let mut conn = state.store.pool().acquire().await?;
@@ -564,6 +616,7 @@ async fn authenticate(
         ends_at: state.tokens.session_end(&claims),
         seq_at_handshake,
         recover_after,
+        panel: scope == Some(KeyScope::Panel),
     });
     Ok(())
 }
@@ -601,7 +654,7 @@ async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<Gateway
         // handshake, before the join, so every event committed after it reaches this socket
         // (what came before, the client reads from `/api/events` on connect).
         None => {
-            socket.join(state.presence.parts.rooms_for_new_socket(account_id));
+            socket.join(rooms_for(&state.presence, account_id, auth.panel));
             state.presence.arrive(account_id, auth.seq_at_handshake);
         }
     }

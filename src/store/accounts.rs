@@ -66,6 +66,17 @@ pub async fn get(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<Opti
     .await
 }
 
+/// How the account's TV panel writes names (`short`, `initials`, `full`); `short` for an
+/// unknown account.
+pub async fn panel_name_style(conn: &mut AnyConnection, account_id: i64) -> sqlx::Result<String> {
+    let style: Option<String> =
+        sqlx::query_scalar("SELECT panel_name_style FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(style.unwrap_or_else(|| "short".to_string()))
+}
+
 /// The settings a master may change.
 #[derive(Debug, Clone)]
 pub struct Settings {

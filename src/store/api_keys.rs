@@ -12,11 +12,14 @@ pub struct ApiKeyRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// `kiosk`, `panel` or `integration` (see `crate::auth::scope`).
+    pub scope: String,
 }
 
 const COLUMNS: &str =
-    "id, account_id, user_id, name, key_prefix, created_at, last_used_at, revoked_at";
+    "id, account_id, user_id, name, key_prefix, created_at, last_used_at, revoked_at, scope";
 
+#[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &mut AnyConnection,
     account_id: i64,
@@ -24,11 +27,12 @@ pub async fn insert(
     name: &str,
     prefix: &str,
     key_hash: &str,
+    scope: &str,
     now: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO api_keys (account_id, user_id, name, key_prefix, key_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO api_keys (account_id, user_id, name, key_prefix, key_hash, created_at, scope) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(account_id)
     .bind(user_id)
@@ -36,6 +40,7 @@ pub async fn insert(
     .bind(prefix)
     .bind(key_hash)
     .bind(now)
+    .bind(scope)
     .fetch_one(conn)
     .await
 }

@@ -19,6 +19,7 @@ mod proxies;
 mod reports;
 mod resources;
 mod safety;
+mod scopes;
 mod sessions;
 mod status;
 mod users;

@@ -133,7 +133,7 @@ test('a master logged in on this browser sets the panel up with one click', asyn
   assert.match(stored ?? '', /^fila_/);
   const fresh = await Api.login(server.base, A.email, A.password);
   const keys = await fresh.call('GET', '/api/api-keys');
-  assert.ok(keys.some((k) => k.name.startsWith('Painel ') && k.revokedAt === null && stored.startsWith(k.prefix)));
+  assert.ok(keys.some((k) => k.name.startsWith('Painel ') && k.revokedAt === null && stored.startsWith(k.prefix) && k.scope === 'panel'));
   assert.deepEqual(tv.errors, []);
   await tv.context().close();
 });

@@ -37,6 +37,7 @@ mod tests {
             ends_at: 0,
             seq_at_handshake: 0,
             recover_after: None,
+            panel: false,
         }
     }
 

@@ -106,6 +106,26 @@ fn broadcast(row: &EventRow) -> Option<(&'static str, Args)> {
     Some((event, (data, meta, row.seq.to_string())))
 }
 
+/// A broadcast as the TV panels get it under the clinic's panel name `style`: the payload
+/// without patients' contact data (see `crate::model::panel_payload`), or `None` (logged) when
+/// it cannot be reduced.
+fn for_panel(
+    (event, (data, meta, offset)): &(&'static str, Args),
+    style: &str,
+) -> Option<(&'static str, Args)> {
+    let reduced = crate::model::panel_payload(data.get(), style)
+        .and_then(|text| RawValue::from_string(text).ok());
+    let Some(reduced) = reduced else {
+        tracing::error!(
+            event,
+            seq = meta.seq,
+            "event payload could not be reduced for the panels; skipped"
+        );
+        return None;
+    };
+    Some((*event, (reduced, meta.clone(), offset.clone())))
+}
+
 /// The delivery of one node.
 pub struct Delivery {
     store: Store,
@@ -281,10 +301,19 @@ impl Delivery {
             while let Some(&after) = self.cursors.get(&account_id) {
                 let rows = store::events::since(conn, account_id, after, BATCH).await?;
                 let full = rows.len() as i64 == BATCH;
+                if rows.is_empty() {
+                    break;
+                }
+                // The TV panels here get the names as the clinic's panel writes them.
+                let panel_style = if self.io.has_panels(account_id) {
+                    Some(store::accounts::panel_name_style(conn, account_id).await?)
+                } else {
+                    None
+                };
                 // Rows that came together (a burst of changes) reach each socket in one
                 // write: a few events to N sockets cost N writes, not a few × N.
                 for rows in rows.chunks(WRITE_TOGETHER) {
-                    self.emit(account_id, rows).await;
+                    self.emit(account_id, rows, panel_style.as_deref()).await;
                     if let Some(last) = rows.last() {
                         self.cursors.insert(account_id, last.seq);
                         self.io.presence().emitted(account_id, last.seq);
@@ -357,7 +386,28 @@ impl Delivery {
                 .iter()
                 .filter_map(|row| Some((row.seq, broadcast(row)?)))
                 .collect();
+            // The TV panels' replay leaves out patients' contact data, as their room's events do.
+            let panel_style = if ready.iter().any(|socket| self.io.is_panel(socket.sid)) {
+                let conn = match conn {
+                    Some(conn) => conn,
+                    None => conn.insert(self.store.pool().acquire().await?),
+                };
+                Some(store::accounts::panel_name_style(conn, account_id).await?)
+            } else {
+                None
+            };
+            let panel_events: Option<Vec<(i64, (&'static str, Args))>> =
+                panel_style.as_deref().map(|style| {
+                    events
+                        .iter()
+                        .filter_map(|(seq, event)| Some((*seq, for_panel(event, style)?)))
+                        .collect()
+                });
             for socket in ready {
+                let events = match &panel_events {
+                    Some(reduced) if self.io.is_panel(socket.sid) => reduced,
+                    _ => &events,
+                };
                 let start = events.partition_point(|(seq, _)| *seq <= socket.after);
                 let missed: Vec<_> = events[start..].iter().map(|(_, e)| e.clone()).collect();
                 if let Some(sent) = self
@@ -425,8 +475,8 @@ impl Delivery {
     }
 
     /// Emits rows of one account, in order, to this node's sockets of it: each encoded once,
-    /// whatever their number.
-    async fn emit(&self, account_id: i64, rows: &[EventRow]) {
+    /// whatever their number (and once more, reduced under `panel_style`, for its TV panels).
+    async fn emit(&self, account_id: i64, rows: &[EventRow], panel_style: Option<&str>) {
         let mut sent = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
@@ -439,7 +489,24 @@ impl Delivery {
         if events.is_empty() {
             return;
         }
+        let panel_events: Option<Vec<_>> = panel_style.map(|style| {
+            events
+                .iter()
+                .filter_map(|event| for_panel(event, style))
+                .collect()
+        });
         let results = self.io.emit_in_order(account_id, Arc::new(events)).await;
+        if let Some(panel_events) = panel_events {
+            for result in self
+                .io
+                .emit_to_panels(account_id, Arc::new(panel_events))
+                .await
+            {
+                if let Emitted::Failed(error) = result {
+                    tracing::error!(error = %error, account_id, "event could not be emitted to the panels");
+                }
+            }
+        }
         for (row, result) in sent.into_iter().zip(results) {
             let event = row.event.as_str();
             match result {

@@ -87,11 +87,15 @@ export interface Me {
   apiKeyId: number | null;
 }
 
+/** What an API key may do: the totem's self check-in, the TV panel, or a full integration. */
+export type ApiKeyScope = 'kiosk' | 'panel' | 'integration';
+
 export interface ApiKey {
   id: number;
   name: string;
   createdAt: string;
   key?: string;
+  scope: ApiKeyScope;
 }
 
 export interface TokenAnswer {

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { describeError } from '../api/errors';
-import type { Account, ApiKey } from '../api/types';
+import type { Account, ApiKey, ApiKeyScope } from '../api/types';
 import { storePanelApiKey } from '../auth/sessions';
 import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
@@ -32,8 +32,8 @@ export function ApiAccess() {
         <div>
           <h1>Acesso à API</h1>
           <p className="muted">
-            Chaves para integrações e para o painel da sala de espera. Cada chave é trocada por um token de acesso
-            válido por 1 hora.
+            Chaves para integrações, para o painel da sala de espera e para o totem. Cada chave só faz o que o seu
+            tipo permite e é trocada por um token de acesso válido por 1 hora.
           </p>
         </div>
       </div>
@@ -44,11 +44,21 @@ export function ApiAccess() {
   );
 }
 
+/** The scopes a key may have, as the master reads them. */
+const SCOPES: { value: ApiKeyScope; label: string; hint: string }[] = [
+  { value: 'integration', label: 'Integração', hint: 'acesso completo da equipe (sem as funções do master)' },
+  { value: 'panel', label: 'Painel', hint: 'só as chamadas e a fila de hoje, sem CPF, telefone, nascimento ou observações' },
+  { value: 'kiosk', label: 'Totem', hint: 'só o check-in pelo próprio paciente' },
+];
+
+const scopeLabel = (scope: ApiKeyScope | undefined) => SCOPES.find((s) => s.value === (scope ?? 'integration'))?.label ?? scope;
+
 function ApiKeys() {
   const { api, account } = useStaff();
   const toast = useToast();
   const [keys, setKeys] = useState<ApiKey[] | null>(null);
   const [name, setName] = useState('');
+  const [scope, setScope] = useState<ApiKeyScope>('integration');
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<ApiKey | null>(null);
 
@@ -69,7 +79,7 @@ function ApiKeys() {
     if (!name.trim()) return;
     setBusy(true);
     try {
-      const { data } = await api.post<ApiKey>('/api/api-keys', { name: name.trim() });
+      const { data } = await api.post<ApiKey>('/api/api-keys', { name: name.trim(), scope });
       setCreated(data);
       setName('');
       await load();
@@ -105,10 +115,29 @@ function ApiKeys() {
               onChange={(e) => setName(e.target.value)}
             />
           </label>
+          <label className="field">
+            <span>O que a chave pode fazer</span>
+            <select
+              className="select"
+              name="keyScope"
+              data-testid="key-scope-select"
+              value={scope}
+              onChange={(e) => setScope(e.target.value as ApiKeyScope)}
+            >
+              {SCOPES.map((s) => (
+                <option key={s.value} value={s.value}>
+                  {s.label}
+                </option>
+              ))}
+            </select>
+          </label>
           <button className="btn btn-primary" type="submit" disabled={busy || !name.trim()} data-testid="create-key">
             {busy ? 'Criando…' : 'Criar chave'}
           </button>
         </form>
+        <p className="muted small" data-testid="key-scope-hint">
+          {scopeLabel(scope)}: {SCOPES.find((s) => s.value === scope)?.hint}.
+        </p>
         {created?.key && <NewKey apiKey={created} onDone={() => setCreated(null)} />}
       </div>
 
@@ -124,7 +153,12 @@ function ApiKeys() {
               <li key={k.id} className="row key-row" data-key-id={k.id}>
                 <span className="who">
                   <span className="patient">{k.name}</span>
-                  <span className="muted small">criada em {formatInstant(k.createdAt, account.timeZone)}</span>
+                  <span className="muted small">
+                    <span className="key-scope" data-testid="key-scope" data-scope={k.scope}>
+                      {scopeLabel(k.scope)}
+                    </span>{' '}
+                    criada em {formatInstant(k.createdAt, account.timeZone)}
+                  </span>
                 </span>
                 <span className="actions">
                   <MoveButton
@@ -182,6 +216,7 @@ function NewKey({ apiKey, onDone }: { apiKey: ApiKey; onDone: () => void }) {
         Socket.IO.
       </p>
       <div className="new-key-actions">
+        {apiKey.scope !== 'kiosk' && (
         <button
           className="btn btn-primary"
           data-testid="use-in-panel"
@@ -192,6 +227,7 @@ function NewKey({ apiKey, onDone }: { apiKey: ApiKey; onDone: () => void }) {
         >
           Usar esta chave no Painel deste navegador
         </button>
+        )}
         <Link className="btn btn-ghost" to="/painel" target="_blank">
           Abrir o painel ↗
         </Link>

@@ -82,7 +82,10 @@ function PanelSetup({ onReady }: { onReady: () => void }) {
     setError(null);
     try {
       const api = new ApiClient(userSession);
-      const created = await api.post<{ key: string }>('/api/api-keys', { name: `Painel ${new Date().toLocaleDateString('pt-BR')}` });
+      const created = await api.post<{ key: string }>('/api/api-keys', {
+        name: `Painel ${new Date().toLocaleDateString('pt-BR')}`,
+        scope: 'panel',
+      });
       await activate(created.data.key);
     } catch (err) {
       setError(describeError(err));

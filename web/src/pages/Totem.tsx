@@ -67,6 +67,7 @@ function TotemSetup({ onReady }: { onReady: () => void }) {
     run(async () => {
       const created = await new ApiClient(userSession).post<{ key: string }>('/api/api-keys', {
         name: `Totem ${new Date().toLocaleDateString('pt-BR')}`,
+        scope: 'kiosk',
       });
       await activate(created.data.key);
     });
