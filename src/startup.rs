@@ -18,6 +18,7 @@ use crate::config::{
 use crate::error::ApiError;
 use crate::events::EventLog;
 use crate::events::delivery::{Delivery, LogHealth};
+use crate::fairness::{self, ReportGate};
 use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::realtime::public::{StatusFeed, StatusGate};
@@ -65,6 +66,11 @@ impl Application {
             hashing: Arc::new(Hashing::new(HashingLimits::for_this_machine())),
             status_feed: status_feed.clone(),
             self_checkin_limiter: Arc::new(SelfCheckinLimiter::new()),
+            reports: Arc::new(ReportGate::new(
+                store.report_connections(),
+                fairness::PER_ACCOUNT,
+                fairness::PATIENCE,
+            )),
             log_health: log_health.clone(),
             default_zone,
         };

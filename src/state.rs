@@ -13,6 +13,7 @@ use crate::auth::throttle::Throttle;
 use crate::domain::clinic_clock::ClinicDay;
 use crate::events::EventLog;
 use crate::events::delivery::LogHealth;
+use crate::fairness::ReportGate;
 use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::realtime::public::StatusFeed;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub status_feed: StatusFeed,
     /// Self check-in attempts per API key.
     pub self_checkin_limiter: Arc<SelfCheckinLimiter>,
+    /// The reports' turns (per account and per node).
+    pub reports: Arc<ReportGate>,
     /// Whether this node can read the event log (`/readyz`).
     pub log_health: Arc<LogHealth>,
     /// The zone of the clinics without their own `timeZone` (`--time-zone`, else `TZ`).
