@@ -231,7 +231,7 @@ pub async fn waits(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let groups = reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Day).await?;
+    let groups = reports::durations(&mut conn, &scope, GroupBy::Day).await?;
     let mut rows: Vec<WaitRow> = Vec::new();
     for group in groups {
         let day = group.key.clone().unwrap_or_default();
@@ -372,8 +372,7 @@ pub async fn doctors(
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
     let outcomes = reports::outcomes(&mut conn, &scope, GroupBy::Doctor).await?;
-    let durations =
-        reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Doctor).await?;
+    let durations = reports::durations(&mut conn, &scope, GroupBy::Doctor).await?;
     let median = |key: &Option<String>, measure: Measure| {
         durations
             .iter()
