@@ -17,6 +17,7 @@
 //!   patients' status sockets.
 //! - [`public`]: what a patient sees of their own appointment (status link, self check-in).
 //! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline.
+//! - [`fairness`]: the reports' bounds, so no clinic slows another.
 //! - [`limits`]: length limits of the text the API keeps.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
 //! - [`demo`]: the demo clinic of `fila serve --demo`.
@@ -31,6 +32,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod fairness;
 pub mod history_seed;
 pub mod http;
 pub mod limits;

@@ -4,6 +4,8 @@
 //! doctor's queue and the wait estimate: never another patient's data, never a full name.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,6 +25,74 @@ use crate::store::{self, appointments::AppointmentRow};
 
 /// How far back the status history feeds the wait estimate.
 pub const HISTORY_DAYS: i64 = 30;
+
+/// How long the service times read from the history are reused before they are read again.
+/// They summarise 30 days, so half a minute more or less of history changes nothing a patient
+/// sees, and a page that is opened, reloaded or flooded costs a few indexed reads instead of a
+/// scan of a month of moves.
+pub const SERVICE_TIMES_FOR: Duration = Duration::from_secs(30);
+/// Accounts whose service times are kept before the stale ones are swept.
+const MAX_CACHED_ACCOUNTS: usize = 10_000;
+
+/// Each account's service times of the last [`HISTORY_DAYS`], read at most once per
+/// [`SERVICE_TIMES_FOR`] per node. Concurrent readers of an account that find them stale wait
+/// for one read rather than each scanning the history.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceTimesCache {
+    accounts: Arc<Mutex<HashMap<i64, Slot>>>,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+
+#[derive(Debug)]
+struct Cached {
+    read_at: Instant,
+    zone: Tz,
+    times: Arc<ServiceTimes>,
+}
+
+impl ServiceTimesCache {
+    /// The account's service times, read from the history when missing or stale.
+    pub async fn get(
+        &self,
+        conn: &mut AnyConnection,
+        account_id: i64,
+        zone: Tz,
+        now: i64,
+    ) -> sqlx::Result<Arc<ServiceTimes>> {
+        let slot = self.slot(account_id);
+        let mut cached = slot.lock().await;
+        if let Some(c) = cached.as_ref()
+            && c.zone == zone
+            && c.read_at.elapsed() < SERVICE_TIMES_FOR
+        {
+            return Ok(c.times.clone());
+        }
+        let since = now - HISTORY_DAYS * 24 * 3_600_000;
+        let moves = store::history::service_moves(conn, account_id, since).await?;
+        let times = Arc::new(ServiceTimes::from_history(&moves, zone));
+        *cached = Some(Cached {
+            read_at: Instant::now(),
+            zone,
+            times: times.clone(),
+        });
+        Ok(times)
+    }
+
+    fn slot(&self, account_id: i64) -> Slot {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        if accounts.len() >= MAX_CACHED_ACCOUNTS && !accounts.contains_key(&account_id) {
+            accounts.retain(|_, slot| {
+                Arc::strong_count(slot) > 1
+                    || slot.try_lock().is_ok_and(|c| {
+                        c.as_ref()
+                            .is_some_and(|c| c.read_at.elapsed() < SERVICE_TIMES_FOR)
+                    })
+            });
+        }
+        accounts.entry(account_id).or_default().clone()
+    }
+}
 
 /// The status of an appointment as its patient sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -95,14 +165,16 @@ pub struct DayView {
     queue: Vec<AppointmentRow>,
     /// Each doctor's latest call of the day: when, and the procedure.
     last_calls: HashMap<i64, (i64, Option<i64>)>,
-    times: ServiceTimes,
+    times: Arc<ServiceTimes>,
     now: i64,
 }
 
 impl DayView {
-    /// Loads `day` of the account, whose time zone is `zone`.
+    /// Loads `day` of the account, whose time zone is `zone`; the service times come from
+    /// `cache`.
     pub async fn load(
         conn: &mut AnyConnection,
+        cache: &ServiceTimesCache,
         account_id: i64,
         zone: Tz,
         day: &str,
@@ -115,12 +187,11 @@ impl DayView {
                 last_calls.entry(doctor).or_insert((at, row.procedure_id));
             }
         }
-        let since = now - HISTORY_DAYS * 24 * 3_600_000;
-        let moves = store::history::service_moves(conn, account_id, since).await?;
+        let times = cache.get(conn, account_id, zone, now).await?;
         Ok(DayView {
             queue,
             last_calls,
-            times: ServiceTimes::from_history(&moves, zone),
+            times,
             now,
         })
     }
@@ -194,6 +265,7 @@ impl DayView {
 /// server's, for an account without its own.
 pub async fn status_of(
     conn: &mut AnyConnection,
+    cache: &ServiceTimesCache,
     account_id: i64,
     appointment_id: i64,
     default_zone: Tz,
@@ -204,7 +276,7 @@ pub async fn status_of(
     };
     let instant = DateTime::<Utc>::from_timestamp_millis(now).unwrap_or_default();
     let clinic = store::accounts::clinic_day(conn, account_id, default_zone, instant).await?;
-    let view = DayView::load(conn, account_id, clinic.zone, &row.day, now).await?;
+    let view = DayView::load(conn, cache, account_id, clinic.zone, &row.day, now).await?;
     Ok(Some(view.status_of(&row)))
 }
 

@@ -18,8 +18,10 @@ use crate::config::{
 use crate::error::ApiError;
 use crate::events::EventLog;
 use crate::events::delivery::{Delivery, LogHealth};
+use crate::fairness::{self, ReportGate};
 use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
+use crate::public::ServiceTimesCache;
 use crate::realtime::public::{StatusFeed, StatusGate};
 use crate::realtime::{self, GatewayState, Io};
 use crate::serve::{self, ServeLimits};
@@ -54,7 +56,12 @@ impl Application {
         metrics.set_on_main_port(args.safety.metrics_on_main_port);
         let (mut gateway, expirations) =
             GatewayState::new(tokens.clone(), metrics.clone(), store.clone());
-        gateway.status_gate = Some(StatusGate::new(store.clone(), default_zone));
+        let service_times = ServiceTimesCache::default();
+        gateway.status_gate = Some(StatusGate::new(
+            store.clone(),
+            default_zone,
+            service_times.clone(),
+        ));
         let (status_feed, status_worker) = StatusFeed::new();
         let events = EventLog::new(store.backend());
         let log_health = Arc::new(LogHealth::default());
@@ -67,6 +74,12 @@ impl Application {
             hashing: Arc::new(Hashing::new(HashingLimits::for_this_machine())),
             status_feed: status_feed.clone(),
             self_checkin_limiter: Arc::new(SelfCheckinLimiter::new()),
+            service_times: service_times.clone(),
+            reports: Arc::new(ReportGate::new(
+                store.report_connections(),
+                fairness::PER_ACCOUNT,
+                fairness::PATIENCE,
+            )),
             log_health: log_health.clone(),
             default_zone,
         };
@@ -109,7 +122,7 @@ impl Application {
         metrics.count_sockets_with(move || counted.connected());
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
-        status_worker.spawn(store.clone(), io.clone(), default_zone);
+        status_worker.spawn(store.clone(), io.clone(), default_zone, service_times);
         let delivery = Delivery::new(
             store,
             io.clone(),

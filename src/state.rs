@@ -13,8 +13,10 @@ use crate::auth::throttle::Throttle;
 use crate::domain::clinic_clock::ClinicDay;
 use crate::events::EventLog;
 use crate::events::delivery::LogHealth;
+use crate::fairness::ReportGate;
 use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
+use crate::public::ServiceTimesCache;
 use crate::realtime::public::StatusFeed;
 use crate::store::{self, Store};
 
@@ -33,6 +35,10 @@ pub struct AppState {
     pub status_feed: StatusFeed,
     /// Self check-in attempts per API key.
     pub self_checkin_limiter: Arc<SelfCheckinLimiter>,
+    /// The service times behind the patients' wait estimates, read once per 30 s per account.
+    pub service_times: ServiceTimesCache,
+    /// The reports' turns (per account and per node).
+    pub reports: Arc<ReportGate>,
     /// Whether this node can read the event log (`/readyz`).
     pub log_health: Arc<LogHealth>,
     /// The zone of the clinics without their own `timeZone` (`--time-zone`, else `TZ`).

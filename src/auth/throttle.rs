@@ -23,6 +23,12 @@
 //! The address is the client's as `http::forwarded` resolved it: the TCP peer, or behind a
 //! `--trusted-proxy` the forwarded client, so clients behind one proxy have budgets of their own.
 //!
+//! `GET /api/public/status/{token}` (no login) has two limits on every request, refused or
+//! not: per client network (60, then one per second: a waiting room's phones behind one
+//! address) and per link (10, then one per 6 s: the page reads it on load, on each socket
+//! connect and when shown again). A request the link's limit refuses gives its network cell
+//! back, so one hammered link does not spend the waiting room's budget.
+//!
 //! Keys are 16-byte digests (an email of any length is one key of 16 bytes) and each limit
 //! keeps at most `MAX_KEYS` of them: keys whose bucket is full again are swept every minute
 //! and when the map is full; a new key that still finds no room is refused for a second.
@@ -56,6 +62,13 @@ pub const TOKEN_NETWORK_PERIOD: Duration = Duration::from_secs(1);
 /// Unknown API keys with one prefix, and the period.
 pub const TOKEN_PREFIX_BURST: u32 = 10;
 pub const TOKEN_PREFIX_PERIOD: Duration = Duration::from_secs(5);
+
+/// Public status reads from one network, and the period.
+pub const PUBLIC_NETWORK_BURST: u32 = 60;
+pub const PUBLIC_NETWORK_PERIOD: Duration = Duration::from_secs(1);
+/// Public status reads of one link, and the period.
+pub const PUBLIC_LINK_BURST: u32 = 10;
+pub const PUBLIC_LINK_PERIOD: Duration = Duration::from_secs(6);
 
 /// Most keys one limit keeps (about 100 bytes each).
 pub const MAX_KEYS: usize = 100_000;
@@ -191,6 +204,8 @@ pub struct Throttle {
     login_email: Limit,
     token_network: Limit,
     token_prefix: Limit,
+    public_network: Limit,
+    public_link: Limit,
     known: Mutex<HashMap<Key, Instant>>,
 }
 
@@ -249,6 +264,8 @@ impl Throttle {
             login_email: Limit::new(EMAIL_BURST, EMAIL_PERIOD),
             token_network: Limit::new(TOKEN_NETWORK_BURST, TOKEN_NETWORK_PERIOD),
             token_prefix: Limit::new(TOKEN_PREFIX_BURST, TOKEN_PREFIX_PERIOD),
+            public_network: Limit::new(PUBLIC_NETWORK_BURST, PUBLIC_NETWORK_PERIOD),
+            public_link: Limit::new(PUBLIC_LINK_BURST, PUBLIC_LINK_PERIOD),
             known: Mutex::new(HashMap::new()),
         }
     }
@@ -303,6 +320,21 @@ impl Throttle {
         )
     }
 
+    /// A public status read of the link `token` from `ip`; `Err` is the wait. Every read is
+    /// counted, answered or not.
+    pub fn public_status(&self, token: &str, ip: IpAddr) -> Result<(), Duration> {
+        let network = key("public-network", &[&network(ip)]);
+        self.public_network.take(&network)?;
+        if let Err(wait) = self
+            .public_link
+            .take(&key("public-link", &[token.as_bytes()]))
+        {
+            self.public_network.give_back(&network);
+            return Err(wait);
+        }
+        Ok(())
+    }
+
     fn is_known(&self, pair: &Key) -> bool {
         let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         known.get(pair).is_some_and(|at| at.elapsed() < KNOWN_FOR)
@@ -333,13 +365,15 @@ impl Throttle {
         self.limits().iter().map(|l| l.len()).sum()
     }
 
-    fn limits(&self) -> [&Limit; 5] {
+    fn limits(&self) -> [&Limit; 7] {
         [
             &self.login_network,
             &self.login_email_network,
             &self.login_email,
             &self.token_network,
             &self.token_prefix,
+            &self.public_network,
+            &self.public_link,
         ]
     }
 }
@@ -389,6 +423,32 @@ mod tests {
             "the email's own limit is spent"
         );
         assert!(throttle.login("a@x", HOME).is_ok(), "the known network");
+    }
+
+    #[test]
+    fn public_status_reads_are_limited_per_link_and_per_network() {
+        let throttle = Throttle::new();
+        for _ in 0..PUBLIC_LINK_BURST {
+            throttle.public_status("link-a", HOME).unwrap();
+        }
+        let wait = throttle.public_status("link-a", HOME).unwrap_err();
+        assert!(wait > Duration::from_secs(5) && wait <= PUBLIC_LINK_PERIOD);
+        assert!(
+            throttle.public_status("link-a", ELSEWHERE).is_err(),
+            "the link's limit holds from any network"
+        );
+        let mut answered = PUBLIC_LINK_BURST;
+        for n in 0.. {
+            if throttle.public_status(&format!("link-{n}"), HOME).is_err() {
+                break;
+            }
+            answered += 1;
+        }
+        assert_eq!(
+            answered, PUBLIC_NETWORK_BURST,
+            "refusals of the hammered link took no cell of the network"
+        );
+        assert!(throttle.public_status("link-b", ELSEWHERE).is_ok());
     }
 
     #[test]

@@ -11,9 +11,14 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use anyhow::Context;
+use sqlx::Any;
+use sqlx::pool::PoolConnection;
+
 use crate::auth::StaffUser;
 use crate::domain::time::parse_day;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, Problems};
+use crate::fairness::ReportTurn;
 use crate::state::AppState;
 use crate::store::reports::{self, Durations, GroupBy, Measure, Outcomes, Scope};
 
@@ -134,6 +139,22 @@ fn answer<T: Report>(rows: Vec<T>, csv: bool, scope: &Scope) -> ApiResult<Respon
     Ok(response)
 }
 
+/// The account's turn to run a report (503 + `Retry-After` past the bounds, see `fairness`)
+/// and a connection of the reports' own pool.
+async fn report_connection(
+    state: &AppState,
+    account_id: i64,
+) -> ApiResult<(ReportTurn, PoolConnection<Any>)> {
+    let turn = state.reports.turn(account_id).await?;
+    let conn = state
+        .store
+        .reports_pool()
+        .acquire()
+        .await
+        .context("a connection of the reports' pool")?;
+    Ok((turn, conn))
+}
+
 /// Milliseconds to whole seconds, rounded.
 fn seconds(ms: i64) -> i64 {
     (ms + 500).div_euclid(1000)
@@ -207,10 +228,10 @@ pub async fn waits(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let mut conn = state.store.pool().acquire().await?;
+    let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let groups = reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Day).await?;
+    let groups = reports::durations(&mut conn, &scope, GroupBy::Day).await?;
     let mut rows: Vec<WaitRow> = Vec::new();
     for group in groups {
         let day = group.key.clone().unwrap_or_default();
@@ -297,7 +318,7 @@ pub async fn attendance(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let mut conn = state.store.pool().acquire().await?;
+    let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
     let rows = reports::outcomes(&mut conn, &scope, GroupBy::Day).await?;
@@ -347,12 +368,11 @@ pub async fn doctors(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let mut conn = state.store.pool().acquire().await?;
+    let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
     let outcomes = reports::outcomes(&mut conn, &scope, GroupBy::Doctor).await?;
-    let durations =
-        reports::durations(&mut conn, state.store.backend(), &scope, GroupBy::Doctor).await?;
+    let durations = reports::durations(&mut conn, &scope, GroupBy::Doctor).await?;
     let median = |key: &Option<String>, measure: Measure| {
         durations
             .iter()
@@ -408,7 +428,7 @@ pub async fn arrivals(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let mut conn = state.store.pool().acquire().await?;
+    let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
     let hours = reports::arrivals_by_hour(&mut conn, &scope).await?;

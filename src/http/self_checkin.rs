@@ -231,7 +231,15 @@ pub async fn self_checkin(
     }
 
     let mut conn = state.store.pool().acquire().await?;
-    let view = DayView::load(&mut conn, account, clinic.zone, &day, now).await?;
+    let view = DayView::load(
+        &mut conn,
+        &state.service_times,
+        account,
+        clinic.zone,
+        &day,
+        now,
+    )
+    .await?;
     let mut appointments = Vec::with_capacity(ids.len());
     for (id, url) in ids.into_iter().zip(urls) {
         let Some(row) = store::appointments::get(&mut conn, account, id).await? else {

@@ -135,12 +135,19 @@ pub async fn revoke_links(
 }
 
 /// The patient's view of their appointment. An unknown, revoked or expired token is 404.
+/// Limited per link and per client network (429 with `Retry-After`, see `auth::throttle`).
 #[utoipa::path(get, operation_id = "getPublicStatus", path = "/api/public/status/{token}", tag = "patients' status",
-    params(("token" = String, Path)), responses((status = 200, body = PublicStatus), (status = 404)))]
+    params(("token" = String, Path)),
+    responses((status = 200, body = PublicStatus), (status = 404), (status = 429, description = "Too many reads of this link or from this network")))]
 pub async fn public_status(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<ApiJson<PublicStatus>> {
+    state
+        .throttle
+        .public_status(token.trim(), client.ip)
+        .map_err(ApiError::TooManyRequests)?;
     let now = now_ms();
     let mut conn = state.store.pool().acquire().await?;
     let gone = || ApiError::NotFound("this status link is unknown or has expired".into());
@@ -149,6 +156,7 @@ pub async fn public_status(
         .ok_or_else(gone)?;
     public::status_of(
         &mut conn,
+        &state.service_times,
         link.account_id,
         link.appointment_id,
         state.default_zone,

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::jwt::TokenError;
 use crate::domain::time::now_ms;
-use crate::public::{self, DayView};
+use crate::public::{self, DayView, ServiceTimesCache};
 use crate::store::{self, Store, status_links::LiveLink};
 
 use super::Io;
@@ -43,13 +43,15 @@ pub struct StatusGate {
     store: Store,
     /// The zone of the clinics without their own.
     default_zone: Tz,
+    service_times: ServiceTimesCache,
 }
 
 impl StatusGate {
-    pub fn new(store: Store, default_zone: Tz) -> StatusGate {
+    pub fn new(store: Store, default_zone: Tz, service_times: ServiceTimesCache) -> StatusGate {
         StatusGate {
             store,
             default_zone,
+            service_times,
         }
     }
 }
@@ -107,6 +109,7 @@ pub async fn joined<A: Adapter>(socket: &SocketRef<A>, gate: &StatusGate, sessio
         let mut conn = gate.store.pool().acquire().await?;
         public::status_of(
             &mut conn,
+            &gate.service_times,
             link.account_id,
             link.appointment_id,
             gate.default_zone,
@@ -182,7 +185,13 @@ impl StatusFeed {
 impl StatusWorker {
     /// Runs the worker: one job at a time, and a burst of changes to one day computed once;
     /// `default_zone` is the zone of the clinics without their own.
-    pub fn spawn(mut self, store: Store, io: Io, default_zone: Tz) {
+    pub fn spawn(
+        mut self,
+        store: Store,
+        io: Io,
+        default_zone: Tz,
+        service_times: ServiceTimesCache,
+    ) {
         tokio::spawn(async move {
             while let Some(first) = self.rx.recv().await {
                 let mut days = BTreeSet::new();
@@ -201,7 +210,8 @@ impl StatusWorker {
                     disconnect_room(&io, link_room(id)).await;
                 }
                 for (account_id, day) in days {
-                    if let Err(error) = emit_day(&store, &io, default_zone, account_id, &day).await
+                    if let Err(error) =
+                        emit_day(&store, &io, default_zone, &service_times, account_id, &day).await
                     {
                         tracing::warn!(error = ?error, account_id, "updating patients' status pages failed");
                     }
@@ -216,6 +226,7 @@ async fn emit_day(
     store: &Store,
     io: &Io,
     default_zone: Tz,
+    service_times: &ServiceTimesCache,
     account_id: i64,
     day: &str,
 ) -> anyhow::Result<()> {
@@ -228,7 +239,7 @@ async fn emit_day(
     let clinic = store::accounts::clinic_day(&mut conn, account_id, default_zone, Utc::now())
         .await
         .context("reading the account's time zone")?;
-    let view = DayView::load(&mut conn, account_id, clinic.zone, day, now).await?;
+    let view = DayView::load(&mut conn, service_times, account_id, clinic.zone, day, now).await?;
     for link in links {
         let Some(row) =
             store::appointments::get(&mut conn, account_id, link.appointment_id).await?

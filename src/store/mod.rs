@@ -47,6 +47,8 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The reports' own few connections (see [`Store::reports_pool`]).
+    reports: AnyPool,
     /// SQLite: the one connection that write transactions take turns on (see `begin_write`).
     /// PostgreSQL: none, writes use the pool.
     writer: Option<Writer>,
@@ -61,6 +63,11 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The same wait on SQLite: the file is never away, so a wait there is only for another writer
 /// (SQLite writes one at a time) and a burst of writes should queue rather than fail.
 const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections of the reports' pool: SQLite 2, PostgreSQL 4. A year-long report keeps its
+/// connection busy for hundreds of milliseconds; on their own pool, reports can never take the
+/// connections that token checks, queues and status moves need.
+const SQLITE_REPORT_CONNECTIONS: u32 = 2;
+const POSTGRES_REPORT_CONNECTIONS: u32 = 4;
 /// How long a starting node keeps trying to reach PostgreSQL.
 const STARTUP_PATIENCE: Duration = Duration::from_secs(15);
 
@@ -104,8 +111,18 @@ impl Store {
             }
         }
         .context("connecting to the database")?;
+        let reports = match backend {
+            Backend::Sqlite => {
+                sqlite_pool(SQLITE_REPORT_CONNECTIONS).connect_lazy_with(options.clone())
+            }
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(POSTGRES_REPORT_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_lazy_with(options.clone()),
+        };
         let mut store = Store {
             pool,
+            reports,
             writer: None,
             backend,
             url: url.clone(),
@@ -130,6 +147,20 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool the reports read on, apart from [`Store::pool`]: however many reports run, the
+    /// session checks and every other request keep their connections. Opened lazily.
+    pub fn reports_pool(&self) -> &AnyPool {
+        &self.reports
+    }
+
+    /// How many connections the reports' pool has: the node's bound on reports at once.
+    pub fn report_connections(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => SQLITE_REPORT_CONNECTIONS as usize,
+            Backend::Postgres => POSTGRES_REPORT_CONNECTIONS as usize,
+        }
     }
 
     /// Begins an immediate transaction: on SQLite's writer connection, in its turn.

@@ -1,7 +1,7 @@
 //! The reports' aggregations, computed in the database from the appointments of a range of days
-//! and their status history: only one row per group (day, doctor, hour) comes back. How each
-//! visit is read from the history depends on the planner (see [`visits_sql`]); the answers are
-//! the same on both databases.
+//! and their visits (`appointment_visits`, one row per arrived appointment, written with each status
+//! move by a trigger of migration 0011) or, for the arrivals, their status history: only one row per group
+//! (day, doctor, hour) comes back. The same SQL runs on both databases.
 //!
 //! A visit of an appointment starts at its arrival: its latest move into CHECKIN that is not a
 //! return from EM_ATENDIMENTO. Its wait runs from the arrival to the first move into
@@ -11,7 +11,6 @@
 
 use sqlx::AnyConnection;
 
-use super::Backend;
 use crate::domain::status::Status;
 
 /// Which appointments a report reads: days `from..=to` (`YYYY-MM-DD`), optionally one doctor
@@ -83,51 +82,13 @@ pub struct Durations {
 /// key, kind, count, median, p90, total.
 type DurationsRow = (Option<String>, i64, i64, Option<i64>, Option<i64>, i64);
 
-/// The visits of the scope (`day, doctor_id, wait_ms, service_ms`) as CTEs over `$6` (CHECKIN),
-/// `$7` (EM_ATENDIMENTO) and `$8` (FINALIZADO), written for each planner.
-///
-/// SQLite: one materialized arrival per appointment, then three probes into the covering index
-/// `(appointment_id, to_status, at, from_status)` per visit; SQLite has no hash join, and these
-/// probes are cheaper than sorting every move.
-///
-/// PostgreSQL: one pass over the scope's moves into CHECKIN, EM_ATENDIMENTO and FINALIZADO (a hash
-/// join), the arrival as a window over each appointment's moves, and one `GROUP BY` per visit.
-/// Correlated subqueries there re-evaluate the arrival for every use of an inlined CTE, and
-/// their cost estimate makes the server JIT-compile the query, which alone takes longer than the
-/// whole answer.
-fn visits_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => {
-            "arrivals AS MATERIALIZED (SELECT s.id, s.day, s.doctor_id, \
-               (SELECT MAX(h.at) FROM appointment_status_history h \
-                 WHERE h.appointment_id = s.id AND h.to_status = $6 \
-                 AND COALESCE(h.from_status, 0) <> $7) AS checkin_at \
-               FROM scope s), \
-             visits AS (SELECT v.day, v.doctor_id, \
-               (SELECT MIN(h.at) FROM appointment_status_history h \
-                 WHERE h.appointment_id = v.id AND h.to_status = $7 AND h.at >= v.checkin_at) \
-                 - v.checkin_at AS wait_ms, \
-               (SELECT MAX(h.at) FROM appointment_status_history h \
-                 WHERE h.appointment_id = v.id AND h.to_status = $8 AND h.at >= v.checkin_at) \
-                 - (SELECT MAX(h.at) FROM appointment_status_history h \
-                 WHERE h.appointment_id = v.id AND h.to_status = $7 AND h.at >= v.checkin_at) \
-                 AS service_ms \
-               FROM arrivals v WHERE v.checkin_at IS NOT NULL)"
-        }
-        Backend::Postgres => {
-            "moves AS (SELECT s.id, s.day, s.doctor_id, h.to_status, h.at, \
-               MAX(CASE WHEN h.to_status = $6 AND COALESCE(h.from_status, 0) <> $7 \
-                 THEN h.at END) OVER (PARTITION BY s.id) AS checkin_at \
-               FROM scope s JOIN appointment_status_history h ON h.appointment_id = s.id \
-               WHERE h.to_status IN ($6, $7, $8)), \
-             visits AS (SELECT MIN(day) AS day, MIN(doctor_id) AS doctor_id, \
-               MIN(CASE WHEN to_status = $7 THEN at END) - MIN(checkin_at) AS wait_ms, \
-               MAX(CASE WHEN to_status = $8 THEN at END) \
-                 - MAX(CASE WHEN to_status = $7 THEN at END) AS service_ms \
-               FROM moves WHERE at >= checkin_at GROUP BY id)"
-        }
-    }
-}
+/// The visits of the scope (`day, doctor_id, wait_ms, service_ms`): one row of
+/// `appointment_visits` per appointment that arrived (migration 0011), found by its primary
+/// key from the scope's appointments. A visit without a call has no wait, one without a finish
+/// no service (NULL), as when they were derived from the history.
+const VISITS: &str = "visits AS (SELECT s.day, s.doctor_id, \
+     v.first_call_at - v.checkin_at AS wait_ms, v.finished_at - v.last_call_at AS service_ms \
+     FROM scope s JOIN appointment_visits v ON v.appointment_id = s.id)";
 
 /// Median, 90th percentile, count and total of the waits and service times of each group.
 ///
@@ -136,14 +97,12 @@ fn visits_sql(backend: Backend) -> &'static str {
 /// `GROUP BY`, rather than sorting every sample a second time.
 pub async fn durations(
     conn: &mut AnyConnection,
-    backend: Backend,
     scope: &Scope,
     group: GroupBy,
 ) -> sqlx::Result<Vec<Durations>> {
     let key = group.column();
-    let visits = visits_sql(backend);
     let sql = format!(
-        "WITH {SCOPE}, {visits}, \
+        "WITH {SCOPE}, {VISITS}, \
          samples AS ( \
            SELECT CAST({key} AS TEXT) AS k, CAST(0 AS BIGINT) AS kind, wait_ms AS ms \
              FROM visits WHERE wait_ms IS NOT NULL \
@@ -163,9 +122,6 @@ pub async fn durations(
          GROUP BY k, kind ORDER BY k, kind"
     );
     let rows: Vec<DurationsRow> = bind_scope!(sqlx::query_as(&sql), scope)
-        .bind(Status::Checkin.id())
-        .bind(Status::EmAtendimento.id())
-        .bind(Status::Finalizado.id())
         .fetch_all(conn)
         .await?;
     Ok(rows

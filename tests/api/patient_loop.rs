@@ -448,3 +448,61 @@ async fn self_checkin_is_rate_limited_per_key() {
 fn fila_burst() -> u32 {
     fila::http::SELF_CHECKIN_BURST
 }
+
+/// The status and `Retry-After` of a public status read.
+async fn public_retry(app: &TestApp, token: &str) -> (StatusCode, Option<u64>, Value) {
+    let response = app
+        .client
+        .get(format!("{}/api/public/status/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, retry, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_status_link_read_past_its_limit_answers_429_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let token = app.account_token("flood@clinica.test").await;
+    let clinic = app.seed_clinic(&token, "529.982.247-25").await;
+    let id = app.book(&token, &clinic).await["id"].as_i64().unwrap();
+    let status_token = link(&app, &token, id).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = link(&app, &token, id).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..fila::auth::throttle::PUBLIC_LINK_BURST {
+        let (s, body) = public(&app, &status_token).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let (s, retry, body) = public_retry(&app, &status_token).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let retry = retry.expect("Retry-After");
+    assert!((1..=6).contains(&retry), "Retry-After {retry}");
+    assert_eq!(body["statusCode"], 429);
+    assert_eq!(body["error"], "Too Many Requests");
+    // Another link of the same appointment, from the same address, has its own budget.
+    let (s, body) = public(&app, &other).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn public_status_reads_from_one_address_past_its_limit_answer_429_with_retry_after() {
+    let app = TestApp::spawn().await;
+    for n in 0..fila::auth::throttle::PUBLIC_NETWORK_BURST {
+        let (s, body) = public(&app, &format!("guess-{n}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    }
+    let (s, retry, body) = public_retry(&app, "guess-next").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(retry, Some(1));
+    assert_eq!(body["statusCode"], 429);
+}
