@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::jwt::Tokens;
 use crate::auth::password::{Hashing, HashingLimits};
+use crate::auth::throttle::SelfCheckinLimiter;
 use crate::auth::throttle::Throttle;
 use crate::config::{
     self, CreateAccountArgs, CreateUserArgs, ListUsersArgs, SeedHistoryArgs, ServeArgs,
@@ -19,7 +20,6 @@ use crate::error::ApiError;
 use crate::events::EventLog;
 use crate::events::delivery::{Delivery, LogHealth};
 use crate::fairness::{self, ReportGate};
-use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::public::ServiceTimesCache;
 use crate::realtime::public::{StatusFeed, StatusGate};

@@ -9,12 +9,12 @@ use sqlx::AnyConnection;
 
 use crate::auth::jwt::Tokens;
 use crate::auth::password::Hashing;
+use crate::auth::throttle::SelfCheckinLimiter;
 use crate::auth::throttle::Throttle;
 use crate::domain::clinic_clock::ClinicDay;
 use crate::events::EventLog;
 use crate::events::delivery::LogHealth;
 use crate::fairness::ReportGate;
-use crate::http::SelfCheckinLimiter;
 use crate::metrics::Metrics;
 use crate::public::ServiceTimesCache;
 use crate::realtime::public::StatusFeed;

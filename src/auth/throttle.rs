@@ -44,7 +44,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::state::keyed::ShrinkableKeyedStateStore;
-use governor::{Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 /// Wrong passwords for one email from one network before back-off, and the back-off period.
@@ -375,6 +375,42 @@ impl Throttle {
             &self.public_network,
             &self.public_link,
         ]
+    }
+}
+
+/// Attempts a key may make at once, and how many it regains per minute.
+pub const SELF_CHECKIN_BURST: u32 = 10;
+pub const SELF_CHECKIN_PER_MINUTE: u32 = 10;
+
+/// Self check-in attempts, per API key (`governor`'s keyed GCRA limiter, in memory per node).
+#[derive(Debug)]
+pub struct SelfCheckinLimiter {
+    limiter: DefaultKeyedRateLimiter<i64>,
+}
+
+impl Default for SelfCheckinLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SelfCheckinLimiter {
+    pub fn new() -> SelfCheckinLimiter {
+        let per_minute = NonZeroU32::new(SELF_CHECKIN_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(SELF_CHECKIN_BURST).unwrap_or(NonZeroU32::MIN);
+        SelfCheckinLimiter {
+            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+        }
+    }
+
+    /// `Ok` when the key may try now, else how long until it may.
+    pub fn check(&self, key_id: i64) -> Result<(), Duration> {
+        if self.limiter.len() > 10_000 {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(&key_id)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
 

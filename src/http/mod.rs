@@ -36,9 +36,9 @@ use tower_http::trace::TraceLayer;
 use crate::error::{ErrorMessage, error_body};
 use crate::state::AppState;
 
+pub use crate::auth::throttle::SELF_CHECKIN_BURST;
 pub use ops::metrics_only;
 pub use paging::Page;
-pub use self_checkin::{BURST as SELF_CHECKIN_BURST, SelfCheckinLimiter};
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 256 * 1024;

@@ -5,7 +5,6 @@
 //! whether or not the CPF is registered. The answer carries nothing beyond the patient's first
 //! name and their own appointments of today.
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,8 +12,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,44 +34,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/self-checkin", post(idempotent(self_checkin)))
 }
 
-/// Attempts a key may make at once, and how many it regains per minute.
-pub const BURST: u32 = 10;
-pub const PER_MINUTE: u32 = 10;
-
 /// The one answer to wrong data.
 pub const NEUTRAL: &str = "no appointment of today matches this CPF and birth date";
-
-/// Self check-in attempts, per API key (`governor`'s keyed GCRA limiter, in memory per node).
-#[derive(Debug)]
-pub struct SelfCheckinLimiter {
-    limiter: DefaultKeyedRateLimiter<i64>,
-}
-
-impl Default for SelfCheckinLimiter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SelfCheckinLimiter {
-    pub fn new() -> SelfCheckinLimiter {
-        let per_minute = NonZeroU32::new(PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(BURST).unwrap_or(NonZeroU32::MIN);
-        SelfCheckinLimiter {
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
-        }
-    }
-
-    /// `Ok` when the key may try now, else how long until it may.
-    fn check(&self, key_id: i64) -> Result<(), Duration> {
-        if self.limiter.len() > 10_000 {
-            self.limiter.retain_recent();
-        }
-        self.limiter
-            .check_key(&key_id)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
