@@ -144,7 +144,14 @@ pub struct Delivery {
     pending_reads: HashSet<i64>,
     /// Told of every row emitted, so the patients' status pages follow the queues.
     status_feed: Option<StatusFeed>,
+    /// How each account's TV panels write names, as read at the instant kept beside it.
+    panel_styles: HashMap<i64, (Instant, String)>,
 }
+
+/// How long a clinic's panel name style is used before it is read again: a change made on the
+/// manager's screen reaches the TV panels within this, and a busy clinic's delivery reads its
+/// account row once in this time rather than once per round.
+const PANEL_STYLE_TTL: Duration = Duration::from_secs(2);
 
 impl Delivery {
     pub fn new(
@@ -167,6 +174,7 @@ impl Delivery {
             dropped: false,
             pending_reads: HashSet::new(),
             status_feed: None,
+            panel_styles: HashMap::new(),
         }
     }
 
@@ -306,7 +314,7 @@ impl Delivery {
                 }
                 // The TV panels here get the names as the clinic's panel writes them.
                 let panel_style = if self.io.has_panels(account_id) {
-                    Some(store::accounts::panel_name_style(conn, account_id).await?)
+                    Some(panel_style(&mut self.panel_styles, conn, account_id).await?)
                 } else {
                     None
                 };
@@ -392,7 +400,7 @@ impl Delivery {
                     Some(conn) => conn,
                     None => conn.insert(self.store.pool().acquire().await?),
                 };
-                Some(store::accounts::panel_name_style(conn, account_id).await?)
+                Some(panel_style(&mut self.panel_styles, conn, account_id).await?)
             } else {
                 None
             };
@@ -555,4 +563,20 @@ impl Delivery {
             Err(error) => tracing::warn!(error = %format!("{error:#}"), "pruning failed"),
         }
     }
+}
+
+/// The account's panel name style from `styles`, read again once [`PANEL_STYLE_TTL`] has passed.
+async fn panel_style(
+    styles: &mut HashMap<i64, (Instant, String)>,
+    conn: &mut PoolConnection<Any>,
+    account_id: i64,
+) -> anyhow::Result<String> {
+    if let Some((at, style)) = styles.get(&account_id)
+        && at.elapsed() < PANEL_STYLE_TTL
+    {
+        return Ok(style.clone());
+    }
+    let style = store::accounts::panel_name_style(conn, account_id).await?;
+    styles.insert(account_id, (Instant::now(), style.clone()));
+    Ok(style)
 }
