@@ -94,6 +94,63 @@ impl ServiceTimesCache {
     }
 }
 
+/// How long a patient's answer is reused while their clinic's log stands still: the wait
+/// estimate's "minutes since the call" moves this much at most between two reads, and an edit
+/// that writes no event (a doctor's room, say) shows after it.
+pub const ANSWER_FOR: Duration = Duration::from_secs(5);
+/// Answers kept before the stale ones are swept.
+const MAX_ANSWERS: usize = 20_000;
+
+/// The patients' answers of this node, each kept with the `seq` of its clinic's log when it was
+/// made: a reload or a flood of one link costs two indexed reads (the link, the log's counter)
+/// instead of the day's queues, until the clinic's log moves or [`ANSWER_FOR`] passes.
+#[derive(Debug, Clone, Default)]
+pub struct StatusAnswers {
+    answers: Arc<Mutex<HashMap<i64, Answer>>>,
+}
+
+#[derive(Debug)]
+struct Answer {
+    account_id: i64,
+    seq: i64,
+    made_at: Instant,
+    status: PublicStatus,
+}
+
+impl StatusAnswers {
+    /// The answer for the appointment if it was made at this `seq` of its account's log and
+    /// is still fresh.
+    pub fn get(&self, account_id: i64, appointment_id: i64, seq: i64) -> Option<PublicStatus> {
+        let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers
+            .get(&appointment_id)
+            .filter(|a| {
+                a.account_id == account_id && a.seq == seq && a.made_at.elapsed() < ANSWER_FOR
+            })
+            .map(|a| a.status.clone())
+    }
+
+    /// Keeps an answer made at `seq`.
+    pub fn put(&self, account_id: i64, appointment_id: i64, seq: i64, status: PublicStatus) {
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        if answers.len() >= MAX_ANSWERS {
+            answers.retain(|_, a| a.made_at.elapsed() < ANSWER_FOR);
+            if answers.len() >= MAX_ANSWERS {
+                answers.clear();
+            }
+        }
+        answers.insert(
+            appointment_id,
+            Answer {
+                account_id,
+                seq,
+                made_at: Instant::now(),
+                status,
+            },
+        );
+    }
+}
+
 /// The status of an appointment as its patient sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -75,6 +75,7 @@ impl Application {
             status_feed: status_feed.clone(),
             self_checkin_limiter: Arc::new(SelfCheckinLimiter::new()),
             service_times: service_times.clone(),
+            status_answers: Default::default(),
             reports: Arc::new(ReportGate::new(
                 store.report_connections(),
                 fairness::PER_ACCOUNT,

@@ -16,7 +16,7 @@ use crate::events::EventLog;
 use crate::events::delivery::LogHealth;
 use crate::fairness::ReportGate;
 use crate::metrics::Metrics;
-use crate::public::ServiceTimesCache;
+use crate::public::{ServiceTimesCache, StatusAnswers};
 use crate::realtime::public::StatusFeed;
 use crate::store::{self, Store};
 
@@ -37,6 +37,8 @@ pub struct AppState {
     pub self_checkin_limiter: Arc<SelfCheckinLimiter>,
     /// The service times behind the patients' wait estimates, read once per 30 s per account.
     pub service_times: ServiceTimesCache,
+    /// The patients' status answers, reused while their clinic's log stands still.
+    pub status_answers: StatusAnswers,
     /// The reports' turns (per account and per node).
     pub reports: Arc<ReportGate>,
     /// Whether this node can read the event log (`/readyz`).

@@ -154,7 +154,15 @@ pub async fn public_status(
     let link = store::status_links::find_live(&mut conn, &public::token_digest(token.trim()), now)
         .await?
         .ok_or_else(gone)?;
-    public::status_of(
+    // Reused while the clinic's log stands still (`public::StatusAnswers`).
+    let seq = store::events::last_seq(&mut conn, link.account_id).await?;
+    if let Some(status) = state
+        .status_answers
+        .get(link.account_id, link.appointment_id, seq)
+    {
+        return Ok(ApiJson(status));
+    }
+    let status = public::status_of(
         &mut conn,
         &state.service_times,
         link.account_id,
@@ -163,8 +171,11 @@ pub async fn public_status(
         now,
     )
     .await?
-    .map(ApiJson)
-    .ok_or_else(gone)
+    .ok_or_else(gone)?;
+    state
+        .status_answers
+        .put(link.account_id, link.appointment_id, seq, status.clone());
+    Ok(ApiJson(status))
 }
 
 /// Calls a patient who is being served again on every TV of the clinic
