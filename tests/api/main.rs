@@ -17,6 +17,7 @@ mod ops;
 mod patient_loop;
 mod proxies;
 mod reports;
+mod reports_bounds;
 mod resources;
 mod safety;
 mod scopes;

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { describeError } from '../api/errors';
 import type { Account, ApiKey, ApiKeyScope } from '../api/types';
-import { storePanelApiKey } from '../auth/sessions';
+import { panelKiosk } from '../auth/kioskSession';
 import { useStaff } from '../components/StaffContext';
 import { useToast } from '../components/Toasts';
 import { MoveButton } from '../components/MoveButton';
@@ -221,7 +221,7 @@ function NewKey({ apiKey, onDone }: { apiKey: ApiKey; onDone: () => void }) {
           className="btn btn-primary"
           data-testid="use-in-panel"
           onClick={() => {
-            storePanelApiKey(key);
+            panelKiosk.storeApiKey(key);
             toast.show('Chave guardada para o Painel deste navegador.', 'success');
           }}
         >

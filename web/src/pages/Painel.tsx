@@ -2,19 +2,10 @@
 // chime per call. It runs unattended for days: it logs in with an API key stored in this
 // browser, renews its own token, reconnects by itself, and follows the clinic's day.
 
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiClient } from '../api/client';
-import { describeError } from '../api/errors';
 import type { Account, Appointment, LiveEvent } from '../api/types';
-import {
-  PANEL_KEY_REFUSED,
-  panelApiKey,
-  panelSession,
-  storePanelApiKey,
-  tradeApiKey,
-  forgetPanelApiKey,
-  userSession,
-} from '../auth/sessions';
+import { panelKiosk } from '../auth/kioskSession';
 import { playChime, soundBlocked, unlockSound } from '../lib/chime';
 import { dayOf, formatClock, formatDay, panelName } from '../lib/format';
 import { spokenCall } from '../lib/callName';
@@ -25,6 +16,7 @@ import { useLiveStatus, useNow, useSessionToken, usePageTitle } from '../lib/hoo
 import { appointmentOf } from '../live/lists';
 import { LiveSocket } from '../live/socket';
 import { useFeed } from '../live/useFeed';
+import { KioskGate } from '../components/KioskSetup';
 import { LiveBadge } from '../components/LiveBadge';
 
 const SHOWN_CALLS = 6;
@@ -37,115 +29,13 @@ const RETRY_MS = 5_000;
 
 export function Painel() {
   usePageTitle('Painel');
-  const [hasKey, setHasKey] = useState(() => panelApiKey() !== null);
-  useSessionToken(panelSession); // re-render when a refused key is forgotten
-  const keyPresent = hasKey && panelApiKey() !== null;
-  if (!keyPresent) return <PanelSetup onReady={() => setHasKey(true)} />;
-  return <PanelScreen onForget={() => setHasKey(false)} />;
-}
-
-function PanelSetup({ onReady }: { onReady: () => void }) {
-  const [key, setKey] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(() =>
-    localStorage.getItem(PANEL_KEY_REFUSED)
-      ? 'A chave de API deste painel foi revogada ou não é mais aceita, e o painel parou de mostrar as chamadas. Peça ao usuário master uma nova chave em Acesso à API e cole-a abaixo.'
-      : null,
-  );
-
-  const isMaster = useIsMaster();
-
-  const activate = async (apiKey: string) => {
-    const answer = await tradeApiKey(apiKey);
-    storePanelApiKey(apiKey);
-    panelSession.store(answer);
-    void unlockSound(); // this click is the gesture browsers require before playing sound
-    onReady();
-  };
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await activate(key);
-    } catch (err) {
-      setError(err instanceof Error && 'kind' in err ? 'Chave recusada pelo servidor. Confira e tente de novo.' : describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  // A master already logged in on this browser releases a key for this screen in one click.
-  const createHere = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const api = new ApiClient(userSession);
-      const created = await api.post<{ key: string }>('/api/api-keys', {
-        name: `Painel ${new Date().toLocaleDateString('pt-BR')}`,
-        scope: 'panel',
-      });
-      await activate(created.data.key);
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <main className="painel painel-setup">
-      <form className="setup-card" onSubmit={submit} data-testid="painel-setup">
-        <h1>Configurar o painel</h1>
-        <p>
-          Cole a chave de API que o usuário master criou em <strong>Acesso à API</strong>. Ela fica guardada neste
-          navegador e o painel se conecta sozinho, mesmo depois de reiniciar.
-        </p>
-        <label className="field">
-          <span>Chave de API</span>
-          <input
-            name="apiKey"
-            autoComplete="off"
-            spellCheck={false}
-            value={key}
-            onChange={(e) => setKey(e.target.value)}
-            required
-            autoFocus
-          />
-        </label>
-        {error && <p className="form-error" role="alert">{error}</p>}
-        <button className="btn btn-primary btn-block" type="submit" disabled={busy || !key.trim()}>
-          {busy ? 'Verificando…' : 'Ativar painel'}
-        </button>
-        {isMaster && (
-          <button className="btn btn-block" type="button" disabled={busy} onClick={() => void createHere()} data-testid="painel-create-key">
-            Criar uma chave para este painel
-          </button>
-        )}
-      </form>
-    </main>
-  );
-}
-
-/** Whether the staff session of this browser belongs to the master user. */
-function useIsMaster(): boolean {
-  const [isMaster, setIsMaster] = useState(false);
-  useEffect(() => {
-    if (!userSession.isLoggedIn()) return;
-    let live = true;
-    new ApiClient(userSession)
-      .get<{ isMaster: boolean }>('/api/me')
-      .then((me) => { if (live) setIsMaster(me.data.isMaster); })
-      .catch(() => { /* not logged in any more: the key form stays */ });
-    return () => { live = false; };
-  }, []);
-  return isMaster;
+  // The activating click is the gesture browsers require before playing sound.
+  return <KioskGate kiosk={panelKiosk} onActivated={() => void unlockSound()} screen={(onForget) => <PanelScreen onForget={onForget} />} />;
 }
 
 function PanelScreen({ onForget }: { onForget: () => void }) {
-  const api = useMemo(() => new ApiClient(panelSession), []);
-  const token = useSessionToken(panelSession);
+  const api = useMemo(() => new ApiClient(panelKiosk.session), []);
+  const token = useSessionToken(panelKiosk.session);
   const [socket, setSocket] = useState<LiveSocket | null>(null);
   const [account, setAccount] = useState<Account | null>(null);
   const [calls, setCalls] = useState<Appointment[]>([]);
@@ -169,26 +59,26 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
 
   // Keep a token: trade the key at start and whenever the token goes away (retrying if offline).
   useEffect(() => {
-    panelSession.start();
-    return () => panelSession.stop();
+    panelKiosk.session.start();
+    return () => panelKiosk.session.stop();
   }, []);
   useEffect(() => {
     if (token) return;
-    if (!panelApiKey()) {
+    if (!panelKiosk.apiKey()) {
       onForget();
       return;
     }
-    void panelSession.refresh();
+    void panelKiosk.session.refresh();
     const timer = setInterval(() => {
-      if (!panelApiKey()) onForget();
-      else void panelSession.refresh();
+      if (!panelKiosk.apiKey()) onForget();
+      else void panelKiosk.session.refresh();
     }, RETRY_MS);
     return () => clearInterval(timer);
   }, [token, onForget]);
 
   useEffect(() => {
     if (!token || socket) return;
-    const live = new LiveSocket(panelSession);
+    const live = new LiveSocket(panelKiosk.session);
     live.start();
     setSocket(live);
   }, [token, socket]);
@@ -336,7 +226,7 @@ function PanelScreen({ onForget }: { onForget: () => void }) {
             title="Remover a chave deste navegador"
             onClick={() => {
               if (window.confirm('Remover a chave de API deste navegador? O painel vai pedir uma nova.')) {
-                forgetPanelApiKey();
+                panelKiosk.forgetApiKey();
                 onForget();
               }
             }}

@@ -6,7 +6,7 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import type { Account } from '../api/types';
 import { describeError } from '../api/errors';
-import { PANEL_API_KEY } from '../auth/sessions';
+import { KIOSK_STORAGE, panelKiosk } from '../auth/kioskSession';
 import { useStaff } from '../components/StaffContext';
 import { TimeZoneSettings } from './ApiAccess';
 import { useToast } from '../components/Toasts';
@@ -119,7 +119,7 @@ function ClinicSettings() {
 function PanelSettings() {
   const toast = useToast();
   const [muted, setMuted] = useState(() => localStorage.getItem(PANEL_MUTE_KEY) === '1');
-  const [hasKey, setHasKey] = useState(() => Boolean(localStorage.getItem(PANEL_API_KEY)));
+  const [hasKey, setHasKey] = useState(() => Boolean(panelKiosk.apiKey()));
 
   const toggleSound = () => {
     const next = !muted;
@@ -129,7 +129,7 @@ function PanelSettings() {
   };
 
   const forgetKey = () => {
-    localStorage.removeItem(PANEL_API_KEY);
+    localStorage.removeItem(KIOSK_STORAGE.panel.apiKey);
     setHasKey(false);
     toast.show('O painel deste navegador pedirá uma chave de novo.', 'success');
   };

@@ -4,13 +4,13 @@
 // name, doctor, time), may declare a legal priority, confirms, and gets their place, the
 // estimated wait and a QR code for their live status page, with a ticket to print.
 
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import QRCode from 'qrcode';
 import { ApiClient } from '../api/client';
 import { ApiError, describeError } from '../api/errors';
 import type { SelfCheckinAppointment } from '../api/types';
-import { totemApiKey, totemSession, storeTotemApiKey, forgetTotemApiKey } from '../auth/totemSession';
-import { tradeApiKey, userSession } from '../auth/sessions';
+import { totemKiosk } from '../auth/kioskSession';
+import { KioskGate } from '../components/KioskSetup';
 import { usePageTitle, useSessionToken } from '../lib/hooks';
 import { PRIORITY_FLAGS } from '../lib/priority';
 import { estimateText } from './PatientStatus';
@@ -19,83 +19,7 @@ const RESET_AFTER_MS = 60_000;
 
 export function Totem() {
   usePageTitle('Totem');
-  const [hasKey, setHasKey] = useState(() => totemApiKey() !== null);
-  useSessionToken(totemSession);
-  if (!hasKey || totemApiKey() === null) return <TotemSetup onReady={() => setHasKey(true)} />;
-  return <TotemScreen onForget={() => setHasKey(false)} />;
-}
-
-function TotemSetup({ onReady }: { onReady: () => void }) {
-  const [key, setKey] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [isMaster, setIsMaster] = useState(false);
-
-  useEffect(() => {
-    if (!userSession.isLoggedIn()) return;
-    new ApiClient(userSession)
-      .get<{ isMaster: boolean }>('/api/me')
-      .then((me) => setIsMaster(me.data.isMaster))
-      .catch(() => {});
-  }, []);
-
-  const activate = async (apiKey: string) => {
-    const answer = await tradeApiKey(apiKey);
-    storeTotemApiKey(apiKey);
-    totemSession.store(answer);
-    onReady();
-  };
-
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await work();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    void run(() => activate(key));
-  };
-
-  const createHere = () =>
-    run(async () => {
-      const created = await new ApiClient(userSession).post<{ key: string }>('/api/api-keys', {
-        name: `Totem ${new Date().toLocaleDateString('pt-BR')}`,
-        scope: 'kiosk',
-      });
-      await activate(created.data.key);
-    });
-
-  return (
-    <div className="totem totem-setup">
-      <form className="setup-card" onSubmit={submit} data-testid="totem-setup">
-        <h1>Configurar o totem</h1>
-        <p>
-          Cole a chave de API criada pelo usuário master em <strong>Acesso à API</strong>. Ela fica guardada neste
-          navegador e o totem se conecta sozinho.
-        </p>
-        <label className="field">
-          <span>Chave de API</span>
-          <input name="apiKey" autoComplete="off" spellCheck={false} value={key} onChange={(e) => setKey(e.target.value)} required />
-        </label>
-        {error && <p className="form-error" role="alert">{error}</p>}
-        <button className="btn btn-primary btn-block" type="submit" disabled={busy || !key.trim()}>
-          Ativar totem
-        </button>
-        {isMaster && (
-          <button className="btn btn-block" type="button" disabled={busy} onClick={() => void createHere()} data-testid="totem-create-key">
-            Criar uma chave para este totem
-          </button>
-        )}
-      </form>
-    </div>
-  );
+  return <KioskGate kiosk={totemKiosk} screen={(onForget) => <TotemScreen onForget={onForget} />} />;
 }
 
 type Step =
@@ -105,8 +29,8 @@ type Step =
   | { kind: 'done'; appointments: SelfCheckinAppointment[] };
 
 function TotemScreen({ onForget }: { onForget: () => void }) {
-  const api = useMemo(() => new ApiClient(totemSession), []);
-  const token = useSessionToken(totemSession);
+  const api = useMemo(() => new ApiClient(totemKiosk.session), []);
+  const token = useSessionToken(totemKiosk.session);
   const [step, setStep] = useState<Step>({ kind: 'cpf' });
   const [cpf, setCpf] = useState('');
   const [birth, setBirth] = useState('');
@@ -116,16 +40,16 @@ function TotemScreen({ onForget }: { onForget: () => void }) {
   const idleTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   useEffect(() => {
-    totemSession.start();
-    return () => totemSession.stop();
+    totemKiosk.session.start();
+    return () => totemKiosk.session.stop();
   }, []);
   useEffect(() => {
     if (token) return;
-    if (!totemApiKey()) {
+    if (!totemKiosk.apiKey()) {
       onForget();
       return;
     }
-    void totemSession.refresh();
+    void totemKiosk.session.refresh();
   }, [token, onForget]);
 
   const reset = useCallback(() => {
@@ -204,7 +128,7 @@ function TotemScreen({ onForget }: { onForget: () => void }) {
           className="pbtn pbtn-quiet totem-forget"
           onClick={() => {
             if (window.confirm('Remover a chave de API deste totem?')) {
-              forgetTotemApiKey();
+              totemKiosk.forgetApiKey();
               onForget();
             }
           }}
