@@ -20,7 +20,7 @@ use crate::domain::time::parse_day;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, Problems};
 use crate::fairness::ReportTurn;
 use crate::state::AppState;
-use crate::store::reports::{self, Durations, GroupBy, Measure, Outcomes, Scope};
+use crate::store::reports::{self, Durations, Group, GroupBy, Scope};
 
 use super::csv_export;
 
@@ -209,13 +209,36 @@ impl Report for WaitRow {
 }
 
 /// `(count, median, p90, mean)` in seconds.
-fn summary(d: &Durations) -> (i64, Option<i64>, Option<i64>, Option<i64>) {
-    (
-        d.count,
-        Some(seconds(d.median_ms)),
-        Some(seconds(d.p90_ms)),
-        (d.count > 0).then(|| seconds(d.total_ms / d.count)),
-    )
+fn summary(d: Option<&Durations>) -> (i64, Option<i64>, Option<i64>, Option<i64>) {
+    match d {
+        Some(d) => (
+            d.count,
+            Some(seconds(d.median_ms)),
+            Some(seconds(d.p90_ms)),
+            (d.count > 0).then(|| seconds(d.total_ms / d.count)),
+        ),
+        None => (0, None, None, None),
+    }
+}
+
+impl From<Group> for WaitRow {
+    fn from(g: Group) -> Self {
+        let (wait_count, wait_median_seconds, wait_p90_seconds, wait_mean_seconds) =
+            summary(g.wait.as_ref());
+        let (service_count, service_median_seconds, service_p90_seconds, service_mean_seconds) =
+            summary(g.service.as_ref());
+        WaitRow {
+            day: g.key.unwrap_or_default(),
+            wait_count,
+            wait_median_seconds,
+            wait_p90_seconds,
+            wait_mean_seconds,
+            service_count,
+            service_median_seconds,
+            service_p90_seconds,
+            service_mean_seconds,
+        }
+    }
 }
 
 /// Wait from check-in to call and service from call to finish, per day: median, 90th
@@ -231,35 +254,12 @@ pub async fn waits(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let groups = reports::durations(&mut conn, &scope, GroupBy::Day).await?;
-    let mut rows: Vec<WaitRow> = Vec::new();
-    for group in groups {
-        let day = group.key.clone().unwrap_or_default();
-        if rows.last().is_none_or(|r| r.day != day) {
-            rows.push(WaitRow {
-                day,
-                ..WaitRow::default()
-            });
-        }
-        let Some(row) = rows.last_mut() else {
-            continue;
-        };
-        let (count, median, p90, mean) = summary(&group);
-        match group.measure {
-            Measure::Wait => {
-                row.wait_count = count;
-                row.wait_median_seconds = median;
-                row.wait_p90_seconds = p90;
-                row.wait_mean_seconds = mean;
-            }
-            Measure::Service => {
-                row.service_count = count;
-                row.service_median_seconds = median;
-                row.service_p90_seconds = p90;
-                row.service_mean_seconds = mean;
-            }
-        }
-    }
+    let groups = reports::groups(&mut conn, &scope, GroupBy::Day).await?;
+    let rows: Vec<WaitRow> = groups
+        .into_iter()
+        .filter(|g| g.wait.is_some() || g.service.is_some())
+        .map(WaitRow::from)
+        .collect();
     answer(rows, query.wants_csv(&headers), &scope)
 }
 
@@ -294,8 +294,8 @@ impl Report for AttendanceRow {
     ];
 }
 
-impl From<Outcomes> for AttendanceRow {
-    fn from(o: Outcomes) -> Self {
+impl From<Group> for AttendanceRow {
+    fn from(o: Group) -> Self {
         AttendanceRow {
             day: o.key.unwrap_or_default(),
             appointments: o.appointments,
@@ -321,7 +321,7 @@ pub async fn attendance(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let rows = reports::outcomes(&mut conn, &scope, GroupBy::Day).await?;
+    let rows = reports::groups(&mut conn, &scope, GroupBy::Day).await?;
     let rows: Vec<AttendanceRow> = rows.into_iter().map(Into::into).collect();
     answer(rows, query.wants_csv(&headers), &scope)
 }
@@ -371,25 +371,18 @@ pub async fn doctors(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let outcomes = reports::outcomes(&mut conn, &scope, GroupBy::Doctor).await?;
-    let durations = reports::durations(&mut conn, &scope, GroupBy::Doctor).await?;
-    let median = |key: &Option<String>, measure: Measure| {
-        durations
-            .iter()
-            .find(|d| &d.key == key && d.measure == measure)
-            .map(|d| seconds(d.median_ms))
-    };
-    let rows: Vec<DoctorReportRow> = outcomes
+    let rows: Vec<DoctorReportRow> = reports::groups(&mut conn, &scope, GroupBy::Doctor)
+        .await?
         .into_iter()
-        .map(|o| DoctorReportRow {
-            doctor_id: o.key.as_deref().and_then(|k| k.parse().ok()),
-            wait_median_seconds: median(&o.key, Measure::Wait),
-            service_median_seconds: median(&o.key, Measure::Service),
-            doctor_name: o.name,
-            appointments: o.appointments,
-            finished: o.finished,
-            no_shows: o.no_shows,
-            cancellations: o.cancellations,
+        .map(|g| DoctorReportRow {
+            doctor_id: g.key.as_deref().and_then(|k| k.parse().ok()),
+            wait_median_seconds: g.wait.map(|d| seconds(d.median_ms)),
+            service_median_seconds: g.service.map(|d| seconds(d.median_ms)),
+            doctor_name: g.name,
+            appointments: g.appointments,
+            finished: g.finished,
+            no_shows: g.no_shows,
+            cancellations: g.cancellations,
         })
         .collect();
     answer(rows, query.wants_csv(&headers), &scope)

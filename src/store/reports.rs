@@ -49,16 +49,7 @@ pub enum GroupBy {
     Doctor,
 }
 
-impl GroupBy {
-    fn column(self) -> &'static str {
-        match self {
-            GroupBy::Day => "day",
-            GroupBy::Doctor => "doctor_id",
-        }
-    }
-}
-
-/// Which duration a row of [`durations`] describes.
+/// Which duration a [`Durations`] describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
     /// From arrival to the first call.
@@ -70,8 +61,6 @@ pub enum Measure {
 /// The distribution of one measure over one group, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Durations {
-    /// The day, or the doctor id as text (`None`: no doctor).
-    pub key: Option<String>,
     pub measure: Measure,
     pub count: i64,
     pub median_ms: i64,
@@ -79,49 +68,97 @@ pub struct Durations {
     pub total_ms: i64,
 }
 
-/// The visits of the scope (`day, doctor_id, wait_ms, service_ms`): one row of
-/// `appointment_visits` per appointment that arrived (migration 0011), found by its primary
-/// key from the scope's appointments. A visit without a call has no wait, one without a finish
-/// no service (NULL), as when they were derived from the history.
-const VISITS: &str = "visits AS (SELECT s.day, s.doctor_id, \
-     v.first_call_at - v.checkin_at AS wait_ms, v.finished_at - v.last_call_at AS service_ms \
-     FROM scope s JOIN appointment_visits v ON v.appointment_id = s.id)";
+/// One group (a day, or a doctor) of the scope: how its appointments ended (their current
+/// status) and the distribution of its visits' waits and service times (`None`: no sample).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The day, or the doctor id as text (`None`: no doctor).
+    pub key: Option<String>,
+    /// The doctor's name when grouped by doctor.
+    pub name: Option<String>,
+    pub appointments: i64,
+    pub finished: i64,
+    pub no_shows: i64,
+    pub cancellations: i64,
+    pub wait: Option<Durations>,
+    pub service: Option<Durations>,
+}
 
-/// Median, 90th percentile, count and total of the waits and service times of each group.
+/// key, name, appointments, finished, no-shows, cancellations, waits, service times.
+type GroupRow = (
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+/// The groups of the scope, days in order or doctors with the most appointments first, in one
+/// pass over the scope's appointments and their visits (`appointment_visits`, one row per
+/// appointment that arrived, migration 0011, found by its primary key).
 ///
-/// The database hands back one row per group with the group's samples joined into a text
-/// list (`string_agg`, which both databases have; NULLs are left out), and the ranking happens
-/// here: a sort of each group's few hundred numbers costs far less than the window functions
-/// (`ROW_NUMBER`, `COUNT`, `SUM` over every sample) that ranked them in SQL, which took a
-/// year-long report from 40 ms to 300 ms on SQLite.
-pub async fn durations(
+/// The database hands back each group's samples joined into a text list (`string_agg`, which
+/// both databases have; NULLs are left out), and the ranking happens here: sorting a group's
+/// numbers costs far less than the window functions (`ROW_NUMBER`, `COUNT`, `SUM` over every
+/// sample) that ranked them in SQL, which took a year-long report to 300 ms on SQLite. A
+/// visit without a call has no wait, one without a finish no service.
+pub async fn groups(
     conn: &mut AnyConnection,
     scope: &Scope,
     group: GroupBy,
-) -> sqlx::Result<Vec<Durations>> {
-    let key = group.column();
+) -> sqlx::Result<Vec<Group>> {
+    let (key, name, join, by, order) = match group {
+        GroupBy::Day => ("s.day", "CAST(NULL AS TEXT)", "", "s.day", "s.day"),
+        GroupBy::Doctor => (
+            "s.doctor_id",
+            "d.name",
+            "LEFT JOIN doctors d ON d.id = s.doctor_id AND d.account_id = $1",
+            "s.doctor_id, d.name",
+            "COUNT(*) DESC, d.name",
+        ),
+    };
     let sql = format!(
-        "WITH {SCOPE}, {VISITS} \
-         SELECT CAST({key} AS TEXT), \
-           string_agg(CAST(wait_ms AS TEXT), ','), \
-           string_agg(CASE WHEN service_ms >= 0 THEN CAST(service_ms AS TEXT) END, ',') \
-         FROM visits GROUP BY {key} ORDER BY CAST({key} AS TEXT)"
+        "WITH {SCOPE} \
+         SELECT CAST({key} AS TEXT), {name}, COUNT(*), \
+           SUM(CASE WHEN s.status_id = $6 THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN s.status_id = $7 THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN s.status_id = $8 THEN 1 ELSE 0 END), \
+           string_agg(CAST(v.first_call_at - v.checkin_at AS TEXT), ','), \
+           string_agg(CASE WHEN v.finished_at - v.last_call_at >= 0 \
+             THEN CAST(v.finished_at - v.last_call_at AS TEXT) END, ',') \
+         FROM scope s LEFT JOIN appointment_visits v ON v.appointment_id = s.id {join} \
+         GROUP BY {by} ORDER BY {order}"
     );
-    let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
-        bind_scope!(sqlx::query_as(&sql), scope)
-            .fetch_all(conn)
-            .await?;
-    let mut out = Vec::with_capacity(rows.len() * 2);
-    for (key, waits, services) in rows {
-        for (measure, list) in [(Measure::Wait, waits), (Measure::Service, services)] {
-            let Some(list) = list else { continue };
-            let samples = parse_samples(&list).map_err(|e| sqlx::Error::Decode(e.into()))?;
-            if let Some(d) = rank(key.clone(), measure, samples) {
-                out.push(d);
-            }
-        }
-    }
-    Ok(out)
+    let rows: Vec<GroupRow> = bind_scope!(sqlx::query_as(&sql), scope)
+        .bind(Status::Finalizado.id())
+        .bind(Status::Faltou.id())
+        .bind(Status::Cancelado.id())
+        .fetch_all(conn)
+        .await?;
+    let durations = |measure: Measure, list: Option<String>| -> sqlx::Result<Option<Durations>> {
+        let Some(list) = list else { return Ok(None) };
+        let samples = parse_samples(&list).map_err(|e| sqlx::Error::Decode(e.into()))?;
+        Ok(rank(measure, samples))
+    };
+    rows.into_iter()
+        .map(
+            |(key, name, appointments, finished, no_shows, cancellations, waits, services)| {
+                Ok(Group {
+                    key,
+                    name,
+                    appointments,
+                    finished,
+                    no_shows,
+                    cancellations,
+                    wait: durations(Measure::Wait, waits)?,
+                    service: durations(Measure::Service, services)?,
+                })
+            },
+        )
+        .collect()
 }
 
 /// The numbers of a `string_agg` list (`"12,7,30"`).
@@ -131,7 +168,7 @@ fn parse_samples(list: &str) -> Result<Vec<i64>, std::num::ParseIntError> {
 
 /// The nearest-rank median and 90th percentile (the value at rank ⌈p·n⌉ of the sorted
 /// samples), the count and the total of one group's samples; `None` for no samples.
-fn rank(key: Option<String>, measure: Measure, mut samples: Vec<i64>) -> Option<Durations> {
+fn rank(measure: Measure, mut samples: Vec<i64>) -> Option<Durations> {
     if samples.is_empty() {
         return None;
     }
@@ -139,78 +176,12 @@ fn rank(key: Option<String>, measure: Measure, mut samples: Vec<i64>) -> Option<
     let n = samples.len();
     let at = |p: usize| samples[(p * n).div_ceil(100).max(1) - 1];
     Some(Durations {
-        key,
         measure,
         count: n as i64,
         median_ms: at(50),
         p90_ms: at(90),
         total_ms: samples.iter().sum(),
     })
-}
-
-/// How the appointments of one group ended (their current status, the last move of their
-/// history).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcomes {
-    pub key: Option<String>,
-    /// The doctor's name when grouped by doctor.
-    pub name: Option<String>,
-    pub appointments: i64,
-    pub finished: i64,
-    pub no_shows: i64,
-    pub cancellations: i64,
-}
-
-/// key, name, appointments, finished, no-shows, cancellations.
-type OutcomesRow = (Option<String>, Option<String>, i64, i64, i64, i64);
-
-/// Appointments, finished, no-shows and cancellations of each group.
-pub async fn outcomes(
-    conn: &mut AnyConnection,
-    scope: &Scope,
-    group: GroupBy,
-) -> sqlx::Result<Vec<Outcomes>> {
-    let (key, name, join, order) = match group {
-        GroupBy::Day => ("s.day", "CAST(NULL AS TEXT)", "", "s.day"),
-        GroupBy::Doctor => (
-            "s.doctor_id",
-            "d.name",
-            "LEFT JOIN doctors d ON d.id = s.doctor_id AND d.account_id = $1",
-            "COUNT(*) DESC, d.name",
-        ),
-    };
-    let sql = format!(
-        "WITH {SCOPE} \
-         SELECT CAST({key} AS TEXT), {name}, COUNT(*), \
-           SUM(CASE WHEN s.status_id = $6 THEN 1 ELSE 0 END), \
-           SUM(CASE WHEN s.status_id = $7 THEN 1 ELSE 0 END), \
-           SUM(CASE WHEN s.status_id = $8 THEN 1 ELSE 0 END) \
-         FROM scope s {join} GROUP BY {key}{} ORDER BY {order}",
-        if group == GroupBy::Doctor {
-            ", d.name"
-        } else {
-            ""
-        }
-    );
-    let rows: Vec<OutcomesRow> = bind_scope!(sqlx::query_as(&sql), scope)
-        .bind(Status::Finalizado.id())
-        .bind(Status::Faltou.id())
-        .bind(Status::Cancelado.id())
-        .fetch_all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(key, name, appointments, finished, no_shows, cancellations)| Outcomes {
-                key,
-                name,
-                appointments,
-                finished,
-                no_shows,
-                cancellations,
-            },
-        )
-        .collect())
 }
 
 /// Arrivals (moves into CHECKIN that are not returns from EM_ATENDIMENTO) per UTC hour:
@@ -239,17 +210,17 @@ mod tests {
 
     #[test]
     fn nearest_rank_percentiles() {
-        let d = rank(None, Measure::Wait, vec![40, 10, 30, 20]).unwrap();
+        let d = rank(Measure::Wait, vec![40, 10, 30, 20]).unwrap();
         assert_eq!(
             (d.count, d.median_ms, d.p90_ms, d.total_ms),
             (4, 20, 40, 100)
         );
-        let one = rank(Some("x".into()), Measure::Service, vec![7]).unwrap();
+        let one = rank(Measure::Service, vec![7]).unwrap();
         assert_eq!((one.median_ms, one.p90_ms), (7, 7));
         let ten: Vec<i64> = (1..=10).rev().collect();
-        let d = rank(None, Measure::Wait, ten).unwrap();
+        let d = rank(Measure::Wait, ten).unwrap();
         assert_eq!((d.median_ms, d.p90_ms), (5, 9));
-        assert!(rank(None, Measure::Wait, Vec::new()).is_none());
+        assert!(rank(Measure::Wait, Vec::new()).is_none());
     }
 
     #[test]
