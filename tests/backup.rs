@@ -436,3 +436,46 @@ fn postgres_backups_exit_2_and_point_at_pg_dump() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_restore_refuses_what_is_not_a_backup_this_version_can_serve() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = clinic_db(dir.path());
+    let target = url_of(&dir.path().join("alvo.db"));
+
+    let junk = dir.path().join("lixo.db");
+    std::fs::write(&junk, "not a database at all").expect("write");
+    let (code, _, stderr) = fila_on(
+        &target,
+        &["restore", "--from", junk.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("checking the backup"), "{stderr}");
+
+    let newer = dir.path().join("nova.db");
+    succeeded(fila_on(
+        &url_of(&db),
+        &["backup", "--to", newer.to_str().expect("utf-8")],
+    ));
+    let mut conn = SqliteConnectOptions::from_str(&url_of(&newer))
+        .expect("url")
+        .connect()
+        .await
+        .expect("open the copy");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("a migration this version does not know");
+    conn.close().await.expect("close");
+    let (code, _, stderr) = fila_on(
+        &target,
+        &["restore", "--from", newer.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("newer Fila (migration 9999"), "{stderr}");
+    assert!(!dir.path().join("alvo.db").exists());
+    assert!(!dir.path().join("alvo.db.partial").exists());
+}

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use sqlx::Connection;
 
 use super::{DatabaseLock, LockMode, NotOnPostgres, sqlite_file};
 use crate::config::{BackupArgs, RestoreArgs, RotateSecretArgs};
@@ -67,7 +66,10 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     };
     let incoming = super::partial_name(&database);
     let _ = std::fs::remove_file(&incoming);
-    let schema = match bring_in(&args.from, &incoming).await {
+    let brought = bring_in(&args.from, &incoming)
+        .await
+        .with_context(|| format!("checking the backup {}", args.from.display()));
+    let schema = match brought {
         Ok(schema) => schema,
         Err(error) => {
             let _ = std::fs::remove_file(&incoming);
@@ -99,21 +101,21 @@ async fn bring_in(from: &Path, incoming: &Path) -> anyhow::Result<i64> {
     std::fs::File::open(incoming)
         .and_then(|file| file.sync_all())
         .with_context(|| format!("flushing {} to disk", incoming.display()))?;
-    let schema = super::check(incoming).await?;
+    let checked = super::check(incoming).await?;
     let known: Vec<i64> = sqlx::migrate!("migrations/sqlite")
         .iter()
         .map(|migration| migration.version)
         .collect();
-    let mut conn = super::open_read_only(incoming).await?;
-    let applied = super::applied_migrations(&mut conn)
-        .await
-        .context("reading the backup's migrations")?;
-    conn.close().await.ok();
-    if let Some(unknown) = applied.iter().find(|version| !known.contains(version)) {
+    if let Some(unknown) = checked
+        .migrations
+        .iter()
+        .find(|version| !known.contains(version))
+    {
         bail!(
             "the backup was made by a newer Fila (migration {unknown} is unknown to this version); restore it with that version"
         );
     }
+    let schema = checked.schema;
     Ok(schema)
 }
 

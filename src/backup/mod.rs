@@ -19,7 +19,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection};
 
 /// A backup or restore asked of a PostgreSQL database: the `fila` command exits 2 and points at
@@ -123,17 +123,45 @@ async fn write_checked(database: &Path, partial: &Path) -> anyhow::Result<i64> {
         .await
         .with_context(|| format!("writing the copy {}", partial.display()))?;
     live.close().await.ok();
-    let schema = check(partial).await?;
+    let schema = check(partial).await?.schema;
     File::open(partial)
         .and_then(|file| file.sync_all())
         .with_context(|| format!("flushing {} to disk", partial.display()))?;
     Ok(schema)
 }
 
-/// Checks a database file that no one else uses: `PRAGMA integrity_check` answers `ok`, and it
-/// is a Fila database (it has the migrations table). Returns its newest applied migration.
-pub async fn check(file: &Path) -> anyhow::Result<i64> {
-    let mut conn = open_read_only(file).await?;
+/// What [`check`] found in a copy.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The newest migration applied (its schema version).
+    pub schema: i64,
+    /// Every migration applied, in order.
+    pub migrations: Vec<i64>,
+}
+
+/// Checks a copy that no one else uses: `PRAGMA integrity_check` answers `ok`, and it is a
+/// Fila database (it has applied migrations). The copy is set to a rollback journal first, so
+/// that it is one self-contained file (a server sets WAL again when it opens it).
+pub async fn check(file: &Path) -> anyhow::Result<Checked> {
+    let result = check_open(file).await;
+    // A copy in WAL mode gets these beside it once opened; nothing in them is needed.
+    for sidecar in ["-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(sidecar);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+    result
+}
+
+async fn check_open(file: &Path) -> anyhow::Result<Checked> {
+    let mut conn = SqliteConnectOptions::new()
+        .filename(file)
+        .create_if_missing(false)
+        .journal_mode(SqliteJournalMode::Delete)
+        .disable_statement_logging()
+        .connect()
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
     let verdict: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_all(&mut conn)
         .await
@@ -146,35 +174,23 @@ pub async fn check(file: &Path) -> anyhow::Result<i64> {
             first.join("; ")
         );
     }
-    let versions = applied_migrations(&mut conn).await.with_context(|| {
+    let migrations: Vec<i64> = sqlx::query_scalar(
+        "SELECT version FROM _sqlx_migrations WHERE success = 1 ORDER BY version",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .with_context(|| {
         format!(
             "{} is not a Fila database (no migrations table)",
             file.display()
         )
     })?;
     conn.close().await.ok();
-    versions
+    let schema = migrations
         .last()
         .copied()
-        .with_context(|| format!("{} has no applied migration", file.display()))
-}
-
-/// The versions of the migrations applied in `conn`'s database, in order.
-pub async fn applied_migrations(conn: &mut SqliteConnection) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1 ORDER BY version")
-        .fetch_all(conn)
-        .await
-}
-
-pub(crate) async fn open_read_only(file: &Path) -> anyhow::Result<SqliteConnection> {
-    SqliteConnectOptions::new()
-        .filename(file)
-        .read_only(true)
-        .create_if_missing(false)
-        .disable_statement_logging()
-        .connect()
-        .await
-        .with_context(|| format!("opening {}", file.display()))
+        .with_context(|| format!("{} has no applied migration", file.display()))?;
+    Ok(Checked { schema, migrations })
 }
 
 /// The temporary name a copy is written under, beside its target (so the rename is atomic).
