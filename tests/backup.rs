@@ -43,15 +43,27 @@ fn url_of(db: &Path) -> String {
 
 /// Starts `fila serve` on the SQLite file `db` with `extra` flags.
 fn serve(db: &Path, extra: &[&str]) -> Server {
+    serve_logging(db, extra, None)
+}
+
+/// [`serve`], with its warnings written to `log` when given.
+fn serve_logging(db: &Path, extra: &[&str], log: Option<&Path>) -> Server {
+    let (filter, stderr) = match log {
+        Some(file) => (
+            "warn",
+            Stdio::from(std::fs::File::create(file).expect("log")),
+        ),
+        None => ("off", Stdio::null()),
+    };
     let mut child = Command::new(FILA)
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
         .arg(url_of(db))
         .args(extra)
         .env_remove("DATABASE_URL")
         .env_remove("FILA_BACKUP_DIR")
-        .env("RUST_LOG", "off")
+        .env("RUST_LOG", filter)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start fila");
     let stdout = child.stdout.take().expect("stdout");
@@ -384,6 +396,70 @@ async fn serve_keeps_the_newest_checked_snapshots_in_the_backup_dir() {
             assert_eq!(integrity(&file).await, ["ok"], "{name}");
         }
     }
+}
+
+/// The snapshots now in `dir` (none if it is missing).
+fn snapshot_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("fila-") && name.ends_with("Z.db"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_failed_snapshot_is_logged_and_the_server_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = clinic_db(dir.path());
+    let snaps = dir.path().join("snapshots");
+    let log = dir.path().join("serve.log");
+    let server = serve_logging(
+        &db,
+        &[
+            "--backup-dir",
+            snaps.to_str().expect("utf-8"),
+            "--backup-every",
+            "1s",
+        ],
+        Some(&log),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while snapshot_names(&snaps).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!snapshot_names(&snaps).is_empty(), "a first snapshot");
+
+    // The folder disappears (an unmounted disk): the snapshots fail, the server serves.
+    std::fs::remove_dir_all(&snaps).expect("remove the folder");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("database snapshot failed") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(failed.contains("database snapshot failed"), "{failed}");
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base).await;
+    assert_eq!(
+        status_of(&client, &server.base, &token, "/api/account").await,
+        StatusCode::OK
+    );
+
+    // Back, the folder gets its snapshots again.
+    std::fs::create_dir(&snaps).expect("recreate the folder");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while snapshot_names(&snaps).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let names = snapshot_names(&snaps);
+    assert!(!names.is_empty(), "snapshots resumed");
+    assert_eq!(integrity(&snaps.join(&names[0])).await, ["ok"]);
 }
 
 #[tokio::test]
