@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
@@ -16,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of `Serve` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API, the Socket.IO gateway, the event delivery and the web app.
@@ -35,6 +38,74 @@ pub enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// Copy the SQLite database to a new file while the server runs (a consistent, checked
+    /// copy); prints `{"backup":..,"bytes":..,"schema":..,"integrity":"ok",..}`.
+    Backup(BackupArgs),
+    /// Replace the SQLite database with a backup (refused while a `fila serve` uses it; the
+    /// replaced database is kept beside it as `<file>.replaced-<time>`).
+    Restore(RestoreArgs),
+    /// The token signing secret.
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The file to write (it must not exist yet).
+    #[arg(long)]
+    pub to: PathBuf,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (a file `fila backup` or `--backup-dir` wrote).
+    #[arg(long)]
+    pub from: PathBuf,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Write a new signing secret to the database and end every session (all tokens answer
+    /// 401); restart the servers afterwards so they sign with it.
+    Rotate(RotateSecretArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RotateSecretArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+/// Scheduled snapshots of an SQLite database, taken by `fila serve`.
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// Take a checked snapshot of the SQLite database into this folder every `--backup-every`
+    /// (`fila-YYYYMMDDTHHMMSSZ.db`). Off by default.
+    #[arg(long, env = "FILA_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How often to take a snapshot (`1h`, `30m`, `1d`; at least `1s`).
+    #[arg(long, env = "FILA_BACKUP_EVERY", default_value = "1h", value_parser = crate::backup::schedule::parse_every)]
+    pub backup_every: humantime::Duration,
+    /// How many snapshots to keep (the newest; older ones are deleted).
+    #[arg(long, env = "FILA_BACKUP_KEEP", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub backup_keep: u64,
+}
+
+impl Default for SnapshotArgs {
+    /// The command line's defaults: no snapshots.
+    fn default() -> Self {
+        SnapshotArgs {
+            backup_dir: None,
+            backup_every: Duration::from_secs(3600).into(),
+            backup_keep: 24,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +222,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub backups: SnapshotArgs,
 }
 
 /// Where the secret comes from and the bounds a hostile or careless client meets.
@@ -272,6 +346,11 @@ mod tests {
             format!("{:?}", args.safety),
             format!("{defaults:?}"),
             "SafetyArgs::default() and the flags' defaults agree"
+        );
+        assert_eq!(
+            format!("{:?}", args.backups),
+            format!("{:?}", SnapshotArgs::default()),
+            "SnapshotArgs::default() and the flags' defaults agree"
         );
     }
 

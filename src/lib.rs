@@ -12,6 +12,7 @@
 //! - [`domain`]: rules without a database: statuses and transitions, CPF, priority, prices.
 //! - [`model`]: the JSON shapes of the API and of event payloads.
 //! - [`store`]: all SQL, one module per aggregate, every query scoped by account.
+//! - [`backup`]: `fila backup`/`restore`/`secret rotate` and `fila serve`'s snapshots.
 //! - [`events`]: status change → listener → outgoing events → durable log → relay.
 //! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry), and the
 //!   patients' status sockets.
@@ -27,6 +28,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod domain;

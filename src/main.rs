@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use fila::config::{AccountsCommand, Cli, Command, DemoCommand, UsersCommand};
+use fila::config::{AccountsCommand, Cli, Command, DemoCommand, SecretCommand, UsersCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -21,13 +21,18 @@ async fn main() -> ExitCode {
         Command::Demo {
             command: DemoCommand::SeedHistory(args),
         } => fila::startup::seed_history(args).await,
+        Command::Backup(args) => fila::backup::commands::backup(args).await,
+        Command::Restore(args) => fila::backup::commands::restore(args).await,
+        Command::Secret {
+            command: SecretCommand::Rotate(args),
+        } => fila::backup::commands::rotate_secret(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line: the error and its causes, never a backtrace (whatever RUST_BACKTRACE says).
             eprintln!("fila: error: {error:#}");
-            ExitCode::FAILURE
+            ExitCode::from(fila::backup::exit_status(&error))
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::realtime::{self, GatewayState, Io};
 use crate::serve::{self, ServeLimits};
 use crate::state::AppState;
 use crate::store::{self, Store};
-use crate::{accounts, demo, history_seed, http};
+use crate::{accounts, backup, demo, history_seed, http};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -257,9 +257,7 @@ async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> 
         );
         return Ok(bytes);
     }
-    let mut random = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut random);
-    let candidate: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let candidate = generate_secret();
     let mut conn = store.pool().acquire().await?;
     let kept = store::accounts::setting_or_insert(&mut conn, "jwt_secret", &candidate)
         .await
@@ -267,8 +265,18 @@ async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> 
     Ok(kept.into_bytes())
 }
 
+/// A new random signing secret (32 bytes, hex), as the database keeps it.
+pub fn generate_secret() -> String {
+    let mut random = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut random);
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `fila serve`.
 pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+    // Held until the server stops: `fila restore` refuses to replace the database meanwhile.
+    let _in_use = backup::lock_for_serving(&args.database_url)?;
+    let snapshots = backup::schedule::Schedule::from_args(&args.database_url, &args.backups)?;
     let open_files = serve::raise_open_file_limit();
     // Room for the database, the log and the metrics listener besides the connections.
     let room = open_files.saturating_sub(256).max(16);
@@ -308,7 +316,12 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
             login.email, login.password
         );
     }
-    app.run_until(shutdown_signal()).await
+    let snapshots = snapshots.map(|schedule| tokio::spawn(schedule.run()));
+    let served = app.run_until(shutdown_signal()).await;
+    if let Some(task) = snapshots {
+        task.abort();
+    }
+    served
 }
 
 /// `fila accounts create`.

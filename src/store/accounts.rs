@@ -303,3 +303,16 @@ pub async fn setting_or_insert(
         .fetch_one(conn)
         .await
 }
+
+/// Sets a server-wide setting, replacing its value.
+pub async fn set_setting(conn: &mut AnyConnection, key: &str, value: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -141,3 +141,19 @@ pub async fn prune(conn: &mut AnyConnection, before: i64, stale_before: i64) -> 
     .await?;
     Ok(done.rows_affected())
 }
+
+/// The open sessions (id, account), for [`end_all`]'s control rows.
+pub async fn open_ids(conn: &mut AnyConnection) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT id, account_id FROM sessions WHERE ended_at IS NULL ORDER BY id")
+        .fetch_all(conn)
+        .await
+}
+
+/// Ends every open session of every account (the signing secret was replaced).
+pub async fn end_all(conn: &mut AnyConnection, now: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE ended_at IS NULL")
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
