@@ -1,0 +1,161 @@
+// Storage faults: `fila serve` on a small tmpfs (mounted here, so the test runs as root, as CI
+// does). The disk fills while clients write: every write answers 507 with `Retry-After` in the
+// contract's error shape, never a 500; `/readyz` answers 503; reads still answer. Once space is
+// freed the same process takes writes again within seconds and `/readyz` is 200, and every
+// write it acknowledged is there, with its event, before and after a restart.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, setupClinic, sleep } from './helpers.mjs';
+
+const NOTES = 'n'.repeat(2000);
+
+function requireRoot() {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    throw new Error('storage-faults.test.mjs mounts a tmpfs and must run as root (CI does): run it with sudo');
+  }
+}
+
+/** Mounts a tmpfs of `size` on a fresh directory; answers the directory. */
+function mountTmpfs(size) {
+  const dir = mkdtempSync('/tmp/fila-storage-');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  return dir;
+}
+
+function unmount(dir) {
+  try { execFileSync('umount', ['-l', dir]); } catch { /* not mounted */ }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Fills the file system of `dir` with one file until it is full; answers the file's path. */
+function fillDisk(dir) {
+  const file = path.join(dir, 'filler');
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(16 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if (error.code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+function assertStorageFault(res, status, what) {
+  assert.equal(res.status, status, `${what}: ${res.status} ${JSON.stringify(res.body)}`);
+  assert.equal(res.headers.get('retry-after'), '5', `${what}: Retry-After`);
+  assert.equal(res.body.statusCode, status);
+  assert.equal(typeof res.body.message, 'string');
+  assert.equal(res.body.error, status === 507 ? 'Insufficient Storage' : 'Service Unavailable');
+  assert.deepEqual(Object.keys(res.body).sort(), ['error', 'message', 'statusCode']);
+}
+
+async function waitReady(server, ms) {
+  const started = Date.now();
+  for (;;) {
+    const res = await server.api('GET', '/readyz');
+    if (res.status === 200) return Date.now() - started;
+    if (Date.now() - started > ms) assert.fail(`/readyz still ${res.status} ${JSON.stringify(res.body)} after ${ms} ms`);
+    await sleep(100);
+  }
+}
+
+/** Every acknowledged appointment can be read, and the log holds its creation event. */
+async function assertAllThere(server, token, acked) {
+  for (const id of acked) {
+    const res = await server.api('GET', `/api/appointments/${id}`, undefined, token);
+    assert.equal(res.status, 200, `acknowledged appointment ${id}: ${res.status}`);
+  }
+  const created = new Set();
+  for (let since = 0; ;) {
+    const res = await server.api('GET', `/api/events?since=${since}&limit=100`, undefined, token);
+    assert.equal(res.status, 200, `events since ${since}: ${res.status}`);
+    if (res.body.length === 0) break;
+    for (const e of res.body) {
+      if (e.event === 'appointments.created') created.add(e.data.id);
+    }
+    since = res.body[res.body.length - 1].seq;
+  }
+  const missing = acked.filter((id) => !created.has(id));
+  assert.deepEqual(missing, [], 'acknowledged appointments without their creation event');
+}
+
+test('a full disk answers 507 with Retry-After (never 500), /readyz 503; freed, the same process heals and nothing acknowledged is lost', async (t) => {
+  requireRoot();
+  const dir = mountTmpfs('4m');
+  const servers = [];
+  t.after(async () => {
+    for (const server of servers) await server.stop();
+    unmount(dir);
+  });
+  const databaseUrl = `sqlite://${path.join(dir, 'fila.db')}?mode=rwc`;
+  const server = await startServer({ databaseUrl });
+  servers.push(server);
+  const c = await setupClinic(server);
+  const token = c.a.token;
+  const create = () => server.api('POST', '/api/appointments', {
+    patientId: c.patient.id, procedures: [{ id: c.procedure.id }], doctorId: c.doctor.id,
+    date: c.today, startTime: '09:00', endTime: '09:15', notes: NOTES,
+  }, token);
+
+  const acked = [];
+  for (let i = 0; i < 10; i++) {
+    const res = await create();
+    assert.equal(res.status, 201, `before the fault: ${res.status} ${JSON.stringify(res.body)}`);
+    acked.push(res.body[0].id);
+  }
+
+  const filler = fillDisk(dir);
+  // Writes go on until one fails (SQLite may still reuse room in its WAL for a while).
+  let failure;
+  for (let i = 0; i < 3000 && !failure; i++) {
+    const res = await create();
+    if (res.status === 201) acked.push(res.body[0].id);
+    else failure = res;
+  }
+  assert.ok(failure, 'the disk never filled');
+  assertStorageFault(failure, 507, 'the first failed write');
+
+  // While full: writes keep failing cleanly (a status move included), reads answer.
+  const statuses = [];
+  for (let i = 0; i < 30; i++) {
+    const res = i % 2 ? await create() : await c.status(acked[(i / 2) % 10], 'check-in');
+    statuses.push(res.status);
+    assert.notEqual(res.status, 500, `a write while the disk is full answered 500: ${JSON.stringify(res.body)}`);
+    if (res.status === 201) acked.push(res.body[0].id);
+    else if (res.status !== 200) assertStorageFault(res, 507, 'a write while the disk is full');
+  }
+  assert.ok(statuses.filter((s) => s === 507).length >= 25, `writes while full: ${statuses.join(',')}`);
+  const ready = await server.api('GET', '/readyz');
+  assert.equal(ready.status, 503, `/readyz while the disk is full: ${JSON.stringify(ready.body)}`);
+  assert.equal(ready.body.storage, 'full');
+  const read = await server.api('GET', `/api/appointments/${acked[0]}`, undefined, token);
+  assert.equal(read.status, 200, 'reads answer while the disk is full');
+
+  rmSync(filler);
+  const healedIn = await waitReady(server, 10_000);
+  console.log(`healed ${healedIn} ms after the space was freed; ${acked.length} writes acknowledged`);
+  for (let i = 0; i < 5; i++) {
+    const res = await create();
+    assert.equal(res.status, 201, `after healing: ${res.status} ${JSON.stringify(res.body)}`);
+    acked.push(res.body[0].id);
+  }
+  const moved = await c.status(acked[acked.length - 1], 'check-in');
+  assert.equal(moved.status, 200, `a status move after healing: ${moved.status} ${JSON.stringify(moved.body)}`);
+  await assertAllThere(server, token, acked);
+  assert.doesNotMatch(server.output(), /non-zero transaction depth|InvalidSavePointStatement/);
+  if (process.env.SHOW_LOG) console.log(server.output());
+
+  // And after a restart on the same file.
+  await server.stop();
+  servers.length = 0;
+  const again = await startServer({ databaseUrl });
+  servers.push(again);
+  const token2 = await again.login(c.a.email, c.a.password);
+  await assertAllThere(again, token2, acked);
+});
