@@ -178,7 +178,11 @@ mod tests {
             }
         }
         let failure = failure.expect("four pages fill up");
-        assert_eq!(storage_fault(&failure), Some(StorageFault::Full), "{failure}");
+        assert_eq!(
+            storage_fault(&failure),
+            Some(StorageFault::Full),
+            "{failure}"
+        );
     }
 
     #[tokio::test]
@@ -187,8 +191,15 @@ mod tests {
         let duplicate = conn.execute("CREATE TABLE t (x TEXT)").await.unwrap_err();
         assert_eq!(storage_fault(&duplicate), None, "{duplicate}");
         conn.execute("PRAGMA query_only = 1").await.unwrap();
-        let refused = conn.execute("INSERT INTO t VALUES ('x')").await.unwrap_err();
-        assert_eq!(storage_fault(&refused), Some(StorageFault::ReadOnly), "{refused}");
+        let refused = conn
+            .execute("INSERT INTO t VALUES ('x')")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            storage_fault(&refused),
+            Some(StorageFault::ReadOnly),
+            "{refused}"
+        );
         assert_eq!(storage_fault(&sqlx::Error::RowNotFound), None);
     }
 

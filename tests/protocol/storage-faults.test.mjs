@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, setupClinic, sleep } from './helpers.mjs';
 
@@ -31,8 +31,11 @@ function unmount(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Fills the file system of `dir` with one file until it is full; answers the file's path. */
-function fillDisk(dir) {
+/**
+ * Fills the file system of `dir` with one file until it is full, then gives `room` bytes back;
+ * answers the file's path.
+ */
+function fillDisk(dir, room) {
   const file = path.join(dir, 'filler');
   const fd = openSync(file, 'w');
   const chunk = Buffer.alloc(16 * 1024);
@@ -43,6 +46,7 @@ function fillDisk(dir) {
   } finally {
     closeSync(fd);
   }
+  truncateSync(file, Math.max(0, statSync(file).size - room));
   return file;
 }
 
@@ -110,8 +114,9 @@ test('a full disk answers 507 with Retry-After (never 500), /readyz 503; freed, 
     acked.push(res.body[0].id);
   }
 
-  const filler = fillDisk(dir);
-  // Writes go on until one fails (SQLite may still reuse room in its WAL for a while).
+  // Some room is left, so the disk fills while writes succeed.
+  const filler = fillDisk(dir, 1024 * 1024);
+  const before = acked.length;
   let failure;
   for (let i = 0; i < 3000 && !failure; i++) {
     const res = await create();
@@ -119,6 +124,7 @@ test('a full disk answers 507 with Retry-After (never 500), /readyz 503; freed, 
     else failure = res;
   }
   assert.ok(failure, 'the disk never filled');
+  assert.ok(acked.length >= before + 10, `writes acknowledged while the disk filled: ${acked.length - before}`);
   assertStorageFault(failure, 507, 'the first failed write');
 
   // While full: writes keep failing cleanly (a status move included), reads answer.
@@ -158,4 +164,70 @@ test('a full disk answers 507 with Retry-After (never 500), /readyz 503; freed, 
   servers.push(again);
   const token2 = await again.login(c.a.email, c.a.password);
   await assertAllThere(again, token2, acked);
+});
+
+/**
+ * Mounts a fresh 16 MiB ext4 image (a loop device) with `errors=remount-ro`; answers
+ * `{dir, readOnly(), cleanup()}`. `readOnly()` makes the kernel turn it read-only under the open
+ * files, as after a disk error (ext4's `trigger_fs_error`): a plain `mount -o remount,ro` is
+ * refused while a file is open for writing. ext4 keeps such a file system read-only until it is
+ * unmounted, so this fault is only seen, not healed, here.
+ */
+function mountExt4() {
+  const image = mkdtempSync('/tmp/fila-ext4-');
+  const file = path.join(image, 'disk.img');
+  const dir = path.join(image, 'mnt');
+  execFileSync('truncate', ['-s', '16M', file]);
+  execFileSync('mkfs.ext4', ['-q', '-F', file]);
+  execFileSync('mkdir', [dir]);
+  let loop;
+  try {
+    loop = execFileSync('losetup', ['-f', '--show', file]).toString().trim();
+  } catch (error) {
+    rmSync(image, { recursive: true, force: true });
+    throw new Error(`the read-only case needs a loop device (losetup -f): ${error.message}`);
+  }
+  execFileSync('mount', ['-o', 'errors=remount-ro', loop, dir]);
+  return {
+    dir,
+    readOnly() {
+      writeFileSync(`/sys/fs/ext4/${path.basename(loop)}/trigger_fs_error`, 'storage-faults test\n');
+    },
+    cleanup() {
+      try { execFileSync('umount', [dir]); } catch { execFileSync('umount', ['-l', dir]); }
+      try { execFileSync('losetup', ['-d', loop]); } catch { /* already detached */ }
+      rmSync(image, { recursive: true, force: true });
+    },
+  };
+}
+
+test('a file system turned read-only under the server answers 503 with Retry-After (never 500) and /readyz 503; reads still answer', async (t) => {
+  requireRoot();
+  const disk = mountExt4();
+  let server;
+  t.after(async () => {
+    if (server) await server.stop();
+    disk.cleanup();
+  });
+  server = await startServer({ databaseUrl: `sqlite://${path.join(disk.dir, 'fila.db')}?mode=rwc` });
+  const c = await setupClinic(server);
+  const token = c.a.token;
+  const first = await c.appointment();
+
+  disk.readOnly();
+  const statuses = [];
+  for (let i = 0; i < 20; i++) {
+    const res = i % 2
+      ? await server.api('POST', '/api/patients', { name: `Paciente ${i}`, phone: '(81) 98888-7777', dateBirth: '1990-01-01' }, token)
+      : await c.status(first.id, 'check-in');
+    statuses.push(res.status);
+    assert.notEqual(res.status, 500, `a write on a read-only file system answered 500: ${JSON.stringify(res.body)}`);
+    assertStorageFault(res, 503, 'a write on a read-only file system');
+  }
+  const ready = await server.api('GET', '/readyz');
+  assert.equal(ready.status, 503, `/readyz on a read-only file system: ${JSON.stringify(ready.body)}`);
+  assert.ok(['read-only', 'failing'].includes(ready.body.storage), JSON.stringify(ready.body));
+  const read = await server.api('GET', `/api/appointments/${first.id}`, undefined, token);
+  assert.equal(read.status, 200, 'reads answer on a read-only file system');
+  if (process.env.SHOW_LOG) console.log(server.output());
 });
