@@ -18,8 +18,9 @@ pub enum StorageFault {
     /// SQLite `SQLITE_READONLY` and its extended codes; PostgreSQL `25006
     /// read_only_sql_transaction` (a standby, or `default_transaction_read_only`).
     ReadOnly,
-    /// SQLite `SQLITE_IOERR`, `SQLITE_CANTOPEN`, `SQLITE_PROTOCOL`; PostgreSQL class 53 besides
-    /// disk full (out of memory, too many connections) and `58030 io_error`.
+    /// SQLite `SQLITE_IOERR`, `SQLITE_CANTOPEN`, `SQLITE_PROTOCOL`; PostgreSQL `58030 io_error`.
+    /// (PostgreSQL's other class 53 errors, out of memory or connections, are not the disk's:
+    /// `store::is_unavailable` answers them 503.)
     Io,
 }
 
@@ -48,7 +49,6 @@ pub fn fault_of_code(code: &str) -> Option<StorageFault> {
             "53100" => Some(StorageFault::Full),
             "25006" => Some(StorageFault::ReadOnly),
             "58030" => Some(StorageFault::Io),
-            _ if code.starts_with("53") => Some(StorageFault::Io),
             _ => None,
         };
     }
@@ -226,7 +226,8 @@ mod tests {
     fn postgres_sqlstates_are_classified_by_code_and_class() {
         let cases = [
             ("53100", Some(StorageFault::Full)),
-            ("53200", Some(StorageFault::Io)),
+            ("53200", None),
+            ("53300", None),
             ("25006", Some(StorageFault::ReadOnly)),
             ("58030", Some(StorageFault::Io)),
             ("23505", None),

@@ -279,8 +279,11 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // Class 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown,
-            // cannot connect now.
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+            // cannot connect now; class 53: insufficient resources (out of memory, too many
+            // connections; its disk full, 53100, is a storage fault and answered before this).
+            code.starts_with("08")
+                || (code.starts_with("53") && code.len() == 5)
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
         }),
         _ => false,
     }

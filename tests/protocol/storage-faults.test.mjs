@@ -102,6 +102,7 @@ test('a full disk answers 507 with Retry-After (never 500), /readyz 503; freed, 
   servers.push(server);
   const c = await setupClinic(server);
   const token = c.a.token;
+  const socket = await server.connect(token);
   const create = () => server.api('POST', '/api/appointments', {
     patientId: c.patient.id, procedures: [{ id: c.procedure.id }], doctorId: c.doctor.id,
     date: c.today, startTime: '09:00', endTime: '09:15', notes: NOTES,
@@ -154,6 +155,13 @@ test('a full disk answers 507 with Retry-After (never 500), /readyz 503; freed, 
   const moved = await c.status(acked[acked.length - 1], 'check-in');
   assert.equal(moved.status, 200, `a status move after healing: ${moved.status} ${JSON.stringify(moved.body)}`);
   await assertAllThere(server, token, acked);
+  // The socket open throughout got every acknowledged creation, in order, with no gap in `seq`.
+  const started = Date.now();
+  const delivered = () => socket.received.filter((e) => e.event === 'appointments.created');
+  while (delivered().length < acked.length && Date.now() - started < 5000) await sleep(50);
+  assert.deepEqual(delivered().map((e) => e.args[0].id), acked, 'creations delivered to the socket');
+  const seqs = socket.received.map((e) => e.args[1]?.seq).filter(Number.isInteger);
+  seqs.forEach((seq, i) => i === 0 || assert.equal(seq, seqs[i - 1] + 1, `seq after ${seqs[i - 1]}`));
   assert.doesNotMatch(server.output(), /non-zero transaction depth|InvalidSavePointStatement/);
   if (process.env.SHOW_LOG) console.log(server.output());
 
