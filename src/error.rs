@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::store::StorageFault;
+
 /// Everything a handler can answer besides success.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -48,6 +50,11 @@ pub enum ApiError {
     /// 503 with `Retry-After`: the server is at a bound it keeps (password hashing, connections).
     #[error("service unavailable: {0}")]
     Busy(String, std::time::Duration),
+    /// 507 (disk full) or 503 (read-only, I/O errors) with `Retry-After`: the storage under the
+    /// database refuses writes now; the process heals by itself once it takes them again. The
+    /// text is the cause, for the log of the fault's start (never shown to the client).
+    #[error("storage fault ({0:?}): {1}")]
+    Storage(StorageFault, String),
     /// 408: the request (its body) did not arrive in time.
     #[error("request timeout")]
     RequestTimeout,
@@ -77,6 +84,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::Busy(..) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Storage(StorageFault::Full, _) => StatusCode::INSUFFICIENT_STORAGE,
+            ApiError::Storage(..) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -89,10 +98,17 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// A failure of ours is a 500, except a database that cannot be reached now: 503, whichever
-/// layer the error passed through.
+/// A failure of ours is a 500, except a storage fault (507/503) and a database that cannot be
+/// reached now (503), whichever layer the error passed through.
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
+        let fault = err
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+            .find_map(crate::store::storage_fault);
+        if let Some(fault) = fault {
+            return ApiError::Storage(fault, format!("{err:#}"));
+        }
         let unavailable = err
             .chain()
             .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
@@ -107,6 +123,17 @@ impl From<anyhow::Error> for ApiError {
 
 /// Seconds a client waits before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 1;
+/// Seconds a client waits before retrying after a storage fault: it rarely ends within a
+/// second (someone frees space or repairs the disk).
+pub const STORAGE_RETRY_AFTER_SECS: u32 = 5;
+
+/// Put on the response of a request that failed for a storage fault, for
+/// `http::ops::watch_storage`, which records it in the store's health (`/readyz`).
+#[derive(Debug, Clone)]
+pub struct StorageFailure {
+    pub fault: StorageFault,
+    pub detail: String,
+}
 
 /// The contract's error body, fields in the documented order.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -144,8 +171,10 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::TooManyRequests(wait) | ApiError::Busy(_, wait) => Some(retry_secs(*wait)),
             ApiError::Unavailable(_) => Some(u64::from(RETRY_AFTER_SECS)),
+            ApiError::Storage(..) => Some(u64::from(STORAGE_RETRY_AFTER_SECS)),
             _ => None,
         };
+        let mut failure = None;
         let one = |m: &str| ErrorMessage::One(m.to_string());
         let message = match self {
             ApiError::Validation(messages) => ErrorMessage::Many(messages),
@@ -165,6 +194,15 @@ impl IntoResponse for ApiError {
                 retry_secs(wait)
             )),
             ApiError::Unavailable(m) | ApiError::Busy(m, _) => ErrorMessage::One(m),
+            ApiError::Storage(fault, detail) => {
+                tracing::debug!(error = %detail, "storage fault; answering {}", status.as_u16());
+                failure = Some(StorageFailure { fault, detail });
+                one(match fault {
+                    StorageFault::Full => "the server's storage is full, try again later",
+                    StorageFault::ReadOnly => "the server's storage is read-only, try again later",
+                    StorageFault::Io => "the server's storage is failing, try again later",
+                })
+            }
             ApiError::RequestTimeout => one("the request did not arrive in time"),
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "request failed");
@@ -176,6 +214,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, secs.into());
+        }
+        if let Some(failure) = failure {
+            response.extensions_mut().insert(failure);
         }
         response
     }
@@ -346,6 +387,25 @@ mod tests {
                 response.headers().get(header::RETRY_AFTER),
                 Some(&header::HeaderValue::from(RETRY_AFTER_SECS))
             );
+        }
+    }
+
+    #[test]
+    fn storage_faults_answer_507_or_503_with_retry_after_in_the_error_shape() {
+        let cases = [
+            (StorageFault::Full, StatusCode::INSUFFICIENT_STORAGE),
+            (StorageFault::ReadOnly, StatusCode::SERVICE_UNAVAILABLE),
+            (StorageFault::Io, StatusCode::SERVICE_UNAVAILABLE),
+        ];
+        for (fault, status) in cases {
+            let response = ApiError::Storage(fault, "disk".into()).into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER),
+                Some(&header::HeaderValue::from(STORAGE_RETRY_AFTER_SECS))
+            );
+            let failure = response.extensions().get::<StorageFailure>();
+            assert_eq!(failure.map(|f| f.fault), Some(fault));
         }
     }
 

@@ -24,12 +24,15 @@ mod status_link;
 mod users;
 pub mod web;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -64,6 +67,10 @@ pub fn router(state: AppState, web: web::Source<'_>) -> Router {
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            ops::watch_storage,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
     let web = web::router(web)
@@ -72,7 +79,17 @@ pub fn router(state: AppState, web: web::Source<'_>) -> Router {
     api.merge(openapi::router())
         .merge(web)
         .layer(middleware::map_response(security_headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(log_failure))
+}
+
+/// A 5xx answer, logged as an error, except 503 and 507: those are answers to a state (a
+/// database unreachable, a storage fault) logged once when it starts, not once per request.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    let expected = matches!(class, ServerErrorsFailureClass::StatusCode(status)
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::INSUFFICIENT_STORAGE);
+    if !expected {
+        tracing::error!(classification = %class, latency_ms = latency.as_millis(), "response failed");
+    }
 }
 
 /// The web app's Content-Security-Policy: its own scripts, styles, images and sockets only

@@ -3,8 +3,8 @@
 //! The annotations say what is particular to each operation; [`Contract`] adds what the
 //! contract says of every operation, so no handler can forget it: public operations declare
 //! `security: []`, every error answer carries the error body (`ErrorBody`), the answers every
-//! operation of a kind may give (400, 401, 408, 413, 415, 503) are listed, and 429 and 503 declare
-//! their `Retry-After` header.
+//! operation of a kind may give (400, 401, 408, 413, 415, 503; 507 on writes) are listed, and
+//! 429, 503 and 507 declare their `Retry-After` header.
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -102,20 +102,22 @@ impl Modify for Contract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
             let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+                (&mut item.delete, true),
             ];
-            for operation in operations.into_iter().flatten() {
-                complete(operation);
+            for (operation, writes) in operations {
+                if let Some(operation) = operation {
+                    complete(operation, writes);
+                }
             }
         }
     }
 }
 
-fn complete(operation: &mut Operation) {
+fn complete(operation: &mut Operation, writes: bool) {
     let id = operation.operation_id.clone().unwrap_or_default();
     // An operation that names no scheme is public: say so, rather than leave it unsaid.
     let security = operation.security.get_or_insert_with(Vec::new);
@@ -145,8 +147,14 @@ fn complete(operation: &mut Operation) {
     if !PROBES.contains(&id.as_str()) {
         add(
             503,
-            "The database cannot be reached now, or the server is at its connection limit: \
-             retry after `Retry-After` seconds",
+            "The database cannot be reached now, its disk is read-only or failing, or the \
+             server is at its connection limit: retry after `Retry-After` seconds",
+        );
+    }
+    if writes {
+        add(
+            507,
+            "The database's disk is full: nothing was changed; retry after `Retry-After` seconds",
         );
     }
     for (code, response) in responses.iter_mut() {
@@ -177,7 +185,9 @@ fn error_answer(response: &mut Response, status: StatusCode) {
     }
     if matches!(
         status,
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::INSUFFICIENT_STORAGE
     ) {
         response.headers.insert(
             "Retry-After".to_string(),

@@ -17,6 +17,7 @@ pub mod api_keys;
 pub mod appointments;
 pub mod doctors;
 pub mod events;
+mod faults;
 pub mod history;
 pub mod idempotency;
 pub mod patients;
@@ -33,6 +34,7 @@ use anyhow::{Context, bail};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use faults::{StorageFault, storage_fault};
 pub use tx::Tx;
 use tx::Writer;
 
@@ -55,6 +57,8 @@ pub struct Store {
     backend: Backend,
     /// The URL, for the PostgreSQL `LISTEN` connection that lives beside the pool.
     url: String,
+    /// Whether writes fail for a storage fault (see `faults`).
+    health: std::sync::Arc<faults::StorageHealth>,
 }
 
 /// How long a request waits for a pooled PostgreSQL connection before answering 503. Short, so
@@ -126,6 +130,7 @@ impl Store {
             writer: None,
             backend,
             url: url.clone(),
+            health: Default::default(),
         };
         store.migrate().await?;
         if backend == Backend::Sqlite {
@@ -274,8 +279,11 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // Class 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown,
-            // cannot connect now.
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+            // cannot connect now; class 53: insufficient resources (out of memory, too many
+            // connections; its disk full, 53100, is a storage fault and answered before this).
+            code.starts_with("08")
+                || (code.starts_with("53") && code.len() == 5)
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
         }),
         _ => false,
     }

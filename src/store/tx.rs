@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyTransactionManager};
-use sqlx::{Any, AnyConnection, ConnectOptions, Executor, TransactionManager};
+use sqlx::{Any, AnyConnection, ConnectOptions, Connection, Executor, TransactionManager};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// PRAGMAs of every SQLite connection: WAL (readers never wait for the writer),
@@ -32,6 +32,8 @@ enum Inner {
 struct Turn {
     conn: OwnedMutexGuard<AnyConnection>,
     open: bool,
+    /// To open a new writer connection when this one is left in a state it cannot leave.
+    options: Arc<AnyConnectOptions>,
 }
 
 impl Tx {
@@ -43,9 +45,12 @@ impl Tx {
         match self.0 {
             Inner::Pooled(tx) => tx.commit().await,
             Inner::Writer(mut turn) => {
-                AnyTransactionManager::commit(&mut turn.conn).await?;
+                let committed = AnyTransactionManager::commit(&mut turn.conn).await;
+                if committed.is_err() {
+                    turn.settle().await;
+                }
                 turn.open = false;
-                Ok(())
+                committed
             }
         }
     }
@@ -54,10 +59,36 @@ impl Tx {
         match self.0 {
             Inner::Pooled(tx) => tx.rollback().await,
             Inner::Writer(mut turn) => {
-                AnyTransactionManager::rollback(&mut turn.conn).await?;
+                let rolled_back = AnyTransactionManager::rollback(&mut turn.conn).await;
+                if rolled_back.is_err() {
+                    turn.settle().await;
+                }
                 turn.open = false;
-                Ok(())
+                rolled_back
             }
+        }
+    }
+}
+
+impl Turn {
+    /// After a failed COMMIT or ROLLBACK: leaves the writer connection outside any transaction.
+    ///
+    /// A COMMIT that fails (SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY) either leaves SQLite's
+    /// transaction open or rolls it back by itself, and sqlx's count of open transactions on
+    /// the connection stays at one either way. A ROLLBACK closes the first case; in the second
+    /// it fails ("no transaction is active") and the count stays out of step, so that every
+    /// later `BEGIN IMMEDIATE` would be refused ("attempted to call begin_with at non-zero
+    /// transaction depth") until a restart. Then the connection is closed and replaced.
+    async fn settle(&mut self) {
+        let rolled_back = AnyTransactionManager::rollback(&mut self.conn).await;
+        if rolled_back.is_ok() && AnyTransactionManager::get_transaction_depth(&self.conn) == 0 {
+            return;
+        }
+        tracing::debug!(error = ?rolled_back.err(), "replacing the SQLite writer connection");
+        if let Err(error) = replace(&mut self.conn, &self.options).await {
+            // The next turn's `begin` tries again (a fresh connection also fails to open on a
+            // file system that refuses writes).
+            tracing::debug!(error = %error, "reopening the SQLite writer connection failed");
         }
     }
 }
@@ -100,7 +131,7 @@ impl DerefMut for Tx {
 #[derive(Clone)]
 pub(super) struct Writer {
     conn: Arc<Mutex<AnyConnection>>,
-    options: AnyConnectOptions,
+    options: Arc<AnyConnectOptions>,
 }
 
 impl fmt::Debug for Writer {
@@ -114,7 +145,7 @@ impl Writer {
         let conn = connect(&options).await?;
         Ok(Writer {
             conn: Arc::new(Mutex::new(conn)),
-            options,
+            options: Arc::new(options),
         })
     }
 
@@ -125,16 +156,44 @@ impl Writer {
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?;
         if let Err(err) = AnyTransactionManager::begin(&mut conn, Some(BEGIN_IMMEDIATE)).await {
-            if !matches!(err, sqlx::Error::WorkerCrashed | sqlx::Error::Io(_)) {
+            // The connection's thread is gone, or the connection is still counted inside a
+            // transaction (a rollback queued by a dropped turn failed: see `Turn::settle`):
+            // open a new connection and begin on it.
+            let broken = matches!(
+                err,
+                sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::InvalidSavePointStatement
+            );
+            if !broken {
                 return Err(err);
             }
-            // The connection's thread is gone: open a new connection and begin on it.
-            tracing::warn!(error = %err, "reopening the SQLite writer connection");
-            *conn = connect(&self.options).await?;
+            if matches!(err, sqlx::Error::InvalidSavePointStatement) {
+                // After a storage fault: logged once, where the fault starts.
+                tracing::debug!(error = %err, "reopening the SQLite writer connection");
+            } else {
+                tracing::warn!(error = %err, "reopening the SQLite writer connection");
+            }
+            replace(&mut conn, &self.options).await?;
             AnyTransactionManager::begin(&mut conn, Some(BEGIN_IMMEDIATE)).await?;
         }
-        Ok(Tx(Inner::Writer(Turn { conn, open: true })))
+        Ok(Tx(Inner::Writer(Turn {
+            conn,
+            open: true,
+            options: self.options.clone(),
+        })))
     }
+}
+
+/// Closes the writer connection `conn` and puts a new one in its place (closing it first
+/// releases any lock SQLite still holds for it, so the new connection's BEGIN does not wait).
+async fn replace(conn: &mut AnyConnection, options: &AnyConnectOptions) -> Result<(), sqlx::Error> {
+    let fresh = connect(options).await?;
+    let old = std::mem::replace(conn, fresh);
+    if let Err(error) = old.close().await {
+        tracing::debug!(error = %error, "closing the old SQLite writer connection");
+    }
+    Ok(())
 }
 
 async fn connect(options: &AnyConnectOptions) -> Result<AnyConnection, sqlx::Error> {

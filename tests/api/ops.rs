@@ -81,3 +81,30 @@ async fn an_unknown_api_route_is_404_in_the_error_shape() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["statusCode"], 404);
 }
+
+#[tokio::test]
+async fn a_storage_fault_makes_readiness_503_until_the_probe_write_commits() {
+    let app = TestApp::spawn().await;
+    app.store
+        .storage_failed(fila::store::StorageFault::Full, "a test's full disk");
+    let (status, body) = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (status, body["storage"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("full"))
+    );
+    // The disk is fine: the probe's first write (after a second) commits on either backend.
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = app.call(Method::GET, "/readyz", None, None).await;
+        if status == StatusCode::OK {
+            assert_eq!(body.get("storage"), None);
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "/readyz still {status} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.store.storage_fault(), None);
+}
