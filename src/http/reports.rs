@@ -254,7 +254,7 @@ pub async fn waits(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let groups = reports::groups(&mut conn, &scope, GroupBy::Day).await?;
+    let groups = reports::groups(&mut conn, &scope, GroupBy::Day, true).await?;
     let rows: Vec<WaitRow> = groups
         .into_iter()
         .filter(|g| g.wait.is_some() || g.service.is_some())
@@ -321,7 +321,7 @@ pub async fn attendance(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let rows = reports::groups(&mut conn, &scope, GroupBy::Day).await?;
+    let rows = reports::groups(&mut conn, &scope, GroupBy::Day, false).await?;
     let rows: Vec<AttendanceRow> = rows.into_iter().map(Into::into).collect();
     answer(rows, query.wants_csv(&headers), &scope)
 }
@@ -371,7 +371,7 @@ pub async fn doctors(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let rows: Vec<DoctorReportRow> = reports::groups(&mut conn, &scope, GroupBy::Doctor)
+    let rows: Vec<DoctorReportRow> = reports::groups(&mut conn, &scope, GroupBy::Doctor, true)
         .await?
         .into_iter()
         .map(|g| DoctorReportRow {

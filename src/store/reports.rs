@@ -105,10 +105,13 @@ type GroupRow = (
 /// numbers costs far less than the window functions (`ROW_NUMBER`, `COUNT`, `SUM` over every
 /// sample) that ranked them in SQL, which took a year-long report to 300 ms on SQLite. A
 /// visit without a call has no wait, one without a finish no service.
+///
+/// Without `samples` (the attendance), the visits are not read and no group has durations.
 pub async fn groups(
     conn: &mut AnyConnection,
     scope: &Scope,
     group: GroupBy,
+    samples: bool,
 ) -> sqlx::Result<Vec<Group>> {
     let (key, name, by, order) = match group {
         GroupBy::Day => ("s.day", "CAST(NULL AS TEXT)", "s.day", "s.day"),
@@ -121,16 +124,21 @@ pub async fn groups(
             "COUNT(*) DESC, 2",
         ),
     };
+    let sample_lists = if samples {
+        "string_agg(CAST(v.first_call_at - v.checkin_at AS TEXT), ','), \
+         string_agg(CASE WHEN v.finished_at - v.last_call_at >= 0 \
+           THEN CAST(v.finished_at - v.last_call_at AS TEXT) END, ',') \
+         FROM scope s LEFT JOIN appointment_visits v ON v.appointment_id = s.id"
+    } else {
+        "CAST(NULL AS TEXT), CAST(NULL AS TEXT) FROM scope s"
+    };
     let sql = format!(
         "WITH {SCOPE} \
          SELECT CAST({key} AS TEXT), {name}, COUNT(*), \
            SUM(CASE WHEN s.status_id = $6 THEN 1 ELSE 0 END), \
            SUM(CASE WHEN s.status_id = $7 THEN 1 ELSE 0 END), \
            SUM(CASE WHEN s.status_id = $8 THEN 1 ELSE 0 END), \
-           string_agg(CAST(v.first_call_at - v.checkin_at AS TEXT), ','), \
-           string_agg(CASE WHEN v.finished_at - v.last_call_at >= 0 \
-             THEN CAST(v.finished_at - v.last_call_at AS TEXT) END, ',') \
-         FROM scope s LEFT JOIN appointment_visits v ON v.appointment_id = s.id \
+           {sample_lists} \
          GROUP BY {by} ORDER BY {order}"
     );
     let rows: Vec<GroupRow> = bind_scope!(sqlx::query_as(&sql), scope)
