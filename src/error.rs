@@ -1,5 +1,6 @@
 //! One error type for the HTTP edge, written as the contract's NestJS-shaped JSON:
-//! `{"statusCode": 404, "message": "...", "error": "Not Found"}`.
+//! `{"statusCode": 404, "message": "...", "error": "Not Found", "requestId": "..."}` (the
+//! request's id, as its access log line and `X-Request-Id` say).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -42,9 +43,10 @@ pub enum ApiError {
     /// 429 with `Retry-After`: the seconds until the next attempt is allowed.
     #[error("too many requests")]
     TooManyRequests(std::time::Duration),
-    /// 503: the database cannot be reached now; the client retries after `Retry-After`.
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
+    /// 503: the database cannot be reached now (an error of this kind, see
+    /// `store::error_kind`); the client retries after `Retry-After`.
+    #[error("database unavailable ({0})")]
+    Unavailable(&'static str),
     /// 503 with `Retry-After`: the server is at a bound it keeps (password hashing, connections).
     #[error("service unavailable: {0}")]
     Busy(String, std::time::Duration),
@@ -96,10 +98,10 @@ impl From<anyhow::Error> for ApiError {
         let unavailable = err
             .chain()
             .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
-            .any(crate::store::is_unavailable);
-        if unavailable {
+            .find(|cause| crate::store::is_unavailable(cause));
+        if let Some(cause) = unavailable {
             tracing::warn!(error = %format!("{err:#}"), "database unavailable; answering 503");
-            return ApiError::Unavailable("database unavailable, try again shortly".into());
+            return ApiError::Unavailable(crate::store::error_kind(cause));
         }
         ApiError::Internal(err)
     }
@@ -117,7 +119,16 @@ pub struct ErrorBody {
     message: ErrorMessage,
     #[schema(example = "Unauthorized")]
     error: &'static str,
+    /// The request's id (its `X-Request-Id`), as its line of the access log says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "4f9c2a7e1b3d5f60")]
+    request_id: Option<String>,
 }
+
+/// The kind of database error behind an answer (`fila_db_errors_total`), kept in its
+/// extensions for the metrics layer.
+#[derive(Debug, Clone, Copy)]
+pub struct DbErrorKind(pub &'static str);
 
 /// One message, or the list of validation problems (400).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -134,6 +145,7 @@ pub fn error_body(status: StatusCode, message: ErrorMessage) -> Response {
         status_code: status.as_u16(),
         message,
         error: status.canonical_reason().unwrap_or("Error"),
+        request_id: crate::http::access::current_request_id(),
     };
     (status, Json(body)).into_response()
 }
@@ -144,6 +156,11 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::TooManyRequests(wait) | ApiError::Busy(_, wait) => Some(retry_secs(*wait)),
             ApiError::Unavailable(_) => Some(u64::from(RETRY_AFTER_SECS)),
+            _ => None,
+        };
+        let db_error = match &self {
+            ApiError::Unavailable(kind) => Some(*kind),
+            ApiError::Internal(err) => crate::store::error_kind_in(err),
             _ => None,
         };
         let one = |m: &str| ErrorMessage::One(m.to_string());
@@ -164,7 +181,8 @@ impl IntoResponse for ApiError {
                 "too many attempts: try again in {} s",
                 retry_secs(wait)
             )),
-            ApiError::Unavailable(m) | ApiError::Busy(m, _) => ErrorMessage::One(m),
+            ApiError::Unavailable(_) => one("database unavailable, try again shortly"),
+            ApiError::Busy(m, _) => ErrorMessage::One(m),
             ApiError::RequestTimeout => one("the request did not arrive in time"),
             ApiError::Internal(err) => {
                 tracing::error!(error = ?err, "request failed");
@@ -172,6 +190,9 @@ impl IntoResponse for ApiError {
             }
         };
         let mut response = error_body(status, message);
+        if let Some(kind) = db_error {
+            response.extensions_mut().insert(DbErrorKind(kind));
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

@@ -31,7 +31,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+
+use crate::metrics::{PoolState, WaitTimes};
 
 pub use tx::Tx;
 use tx::Writer;
@@ -46,15 +49,64 @@ pub enum Backend {
 /// The connection pool and what it needs to know about its backend.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pool: Pool,
     /// The reports' own few connections (see [`Store::reports_pool`]).
-    reports: AnyPool,
+    reports: Pool,
     /// SQLite: the one connection that write transactions take turns on (see `begin_write`).
     /// PostgreSQL: none, writes use the pool.
     writer: Option<Writer>,
     backend: Backend,
     /// The URL, for the PostgreSQL `LISTEN` connection that lives beside the pool.
     url: String,
+    /// Every wait for a connection, by pool (`fila_db_acquire_wait_seconds`).
+    waits: WaitTimes,
+}
+
+/// A connection pool whose waits for a connection are timed. It derefs to sqlx's pool.
+#[derive(Debug, Clone)]
+struct Pool {
+    inner: AnyPool,
+    name: &'static str,
+    waits: WaitTimes,
+}
+
+impl Pool {
+    /// A connection, once one is free (at most the pool's acquire timeout: `PoolTimedOut`).
+    async fn acquire(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        let started = std::time::Instant::now();
+        let conn = self.inner.acquire().await;
+        self.waits.observe(self.name, started.elapsed());
+        conn
+    }
+
+    /// A connection's transaction, begun with `statement` (the wait includes the `BEGIN`).
+    async fn begin_with(
+        &self,
+        statement: &'static str,
+    ) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+        let started = std::time::Instant::now();
+        let tx = self.inner.begin_with(statement).await;
+        self.waits.observe(self.name, started.elapsed());
+        tx
+    }
+
+    /// The pool as it is now.
+    fn state(&self) -> PoolState {
+        PoolState {
+            pool: self.name,
+            size: self.inner.size(),
+            idle: u32::try_from(self.inner.num_idle()).unwrap_or(u32::MAX),
+            max: self.inner.options().get_max_connections(),
+        }
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = AnyPool;
+
+    fn deref(&self) -> &AnyPool {
+        &self.inner
+    }
 }
 
 /// How long a request waits for a pooled PostgreSQL connection before answering 503. Short, so
@@ -111,6 +163,12 @@ impl Store {
             }
         }
         .context("connecting to the database")?;
+        let waits = WaitTimes::default();
+        let pool = Pool {
+            inner: pool,
+            name: "main",
+            waits: waits.clone(),
+        };
         let reports = match backend {
             Backend::Sqlite => {
                 sqlite_pool(SQLITE_REPORT_CONNECTIONS).connect_lazy_with(options.clone())
@@ -120,12 +178,18 @@ impl Store {
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_lazy_with(options.clone()),
         };
+        let reports = Pool {
+            inner: reports,
+            name: "reports",
+            waits: waits.clone(),
+        };
         let mut store = Store {
             pool,
             reports,
             writer: None,
             backend,
             url: url.clone(),
+            waits,
         };
         store.migrate().await?;
         if backend == Backend::Sqlite {
@@ -139,8 +203,8 @@ impl Store {
 
     async fn migrate(&self) -> anyhow::Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await,
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&*self.pool).await,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&*self.pool).await,
         }
         .context("running database migrations")
     }
@@ -149,10 +213,30 @@ impl Store {
         &self.pool
     }
 
+    /// A connection of the pool, its wait timed (`fila_db_acquire_wait_seconds{pool="main"}`).
+    pub async fn acquire(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
     /// The pool the reports read on, apart from [`Store::pool`]: however many reports run, the
     /// session checks and every other request keep their connections. Opened lazily.
     pub fn reports_pool(&self) -> &AnyPool {
         &self.reports
+    }
+
+    /// A connection of the reports' pool, its wait timed.
+    pub async fn acquire_for_report(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.reports.acquire().await
+    }
+
+    /// The waits for a connection, by pool (the SQLite writer's turn included).
+    pub fn wait_times(&self) -> &WaitTimes {
+        &self.waits
+    }
+
+    /// The pools as they are now.
+    pub fn pool_states(&self) -> Vec<PoolState> {
+        vec![self.pool.state(), self.reports.state()]
     }
 
     /// How many connections the reports' pool has: the node's bound on reports at once.
@@ -166,7 +250,12 @@ impl Store {
     /// Begins an immediate transaction: on SQLite's writer connection, in its turn.
     async fn begin_immediate(&self) -> Result<Tx, sqlx::Error> {
         match &self.writer {
-            Some(writer) => writer.begin(SQLITE_ACQUIRE_TIMEOUT).await,
+            Some(writer) => {
+                let started = std::time::Instant::now();
+                let tx = writer.begin(SQLITE_ACQUIRE_TIMEOUT).await;
+                self.waits.observe("writer", started.elapsed());
+                tx
+            }
             None => Ok(Tx::pooled(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
         }
     }
@@ -195,7 +284,7 @@ impl Store {
         match self.backend {
             Backend::Sqlite => self.begin_immediate().await,
             Backend::Postgres => {
-                let mut tx = Tx::pooled(self.pool.begin().await?);
+                let mut tx = Tx::pooled(self.pool.begin_with("BEGIN").await?);
                 accounts::lock(&mut tx, account_id).await?;
                 Ok(tx)
             }
@@ -206,7 +295,7 @@ impl Store {
     pub async fn begin_create(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.begin_immediate().await,
-            Backend::Postgres => Ok(Tx::pooled(self.pool.begin().await?)),
+            Backend::Postgres => Ok(Tx::pooled(self.pool.begin_with("BEGIN").await?)),
         }
     }
 
@@ -222,7 +311,7 @@ impl Store {
     /// transactions only read, so they never fail with a serialization error.
     pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => Ok(Tx::pooled(self.pool.begin().await?)),
+            Backend::Sqlite => Ok(Tx::pooled(self.pool.begin_with("BEGIN").await?)),
             Backend::Postgres => Ok(Tx::pooled(
                 self.pool
                     .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
@@ -233,7 +322,7 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(&*self.pool).await.is_ok()
     }
 }
 
@@ -279,6 +368,40 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         }),
         _ => false,
     }
+}
+
+/// The kind of a database error, as `fila_db_errors_total` counts it (one of
+/// [`crate::metrics::DB_ERROR_KINDS`]).
+pub fn error_kind(err: &sqlx::Error) -> &'static str {
+    match err {
+        sqlx::Error::PoolTimedOut => "pool_timeout",
+        sqlx::Error::PoolClosed => "pool_closed",
+        sqlx::Error::Database(db)
+            if db.is_unique_violation()
+                || db.is_foreign_key_violation()
+                || db.is_check_violation() =>
+        {
+            "constraint"
+        }
+        // SQLite's SQLITE_BUSY and SQLITE_LOCKED: another writer held the file too long.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6")) => "busy",
+        _ if is_unavailable(err) => "connection",
+        sqlx::Error::Database(_) => "database",
+        sqlx::Error::RowNotFound
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::TypeNotFound { .. } => "decode",
+        _ => "other",
+    }
+}
+
+/// The kind of the first database error in `err`'s chain, if it has one.
+pub fn error_kind_in(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .map(error_kind)
 }
 
 /// Whether `err` is a unique-constraint violation (mapped to 409 by callers).

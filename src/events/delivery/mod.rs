@@ -59,6 +59,8 @@ const BATCH: i64 = 256;
 /// socket holds them until then, so this bounds the extra memory of a burst (8 events of
 /// about 650 bytes: about 5 KB per socket, for a moment).
 const WRITE_TOGETHER: usize = 8;
+/// How often the delivery looks where it stands in the log (the backlog metrics).
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// How often old rows (events past retention, old control rows and sessions) are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How far back control rows are read again on every look (covers transactions that commit
@@ -144,6 +146,8 @@ pub struct Delivery {
     pending_reads: HashSet<i64>,
     /// Told of every row emitted, so the patients' status pages follow the queues.
     status_feed: Option<StatusFeed>,
+    /// When the delivery last looked where it stands in the log.
+    last_look: Option<Instant>,
 }
 
 impl Delivery {
@@ -167,6 +171,7 @@ impl Delivery {
             dropped: false,
             pending_reads: HashSet::new(),
             status_feed: None,
+            last_look: None,
         }
     }
 
@@ -237,6 +242,9 @@ impl Delivery {
     /// are disconnected (their clients reconnect elsewhere and fill the gap).
     async fn stalled(&mut self, error: anyhow::Error) {
         let since = self.health.failed();
+        if let Some(kind) = store::error_kind_in(&error) {
+            self.metrics.db_error(kind);
+        }
         tracing::warn!(error = %format!("{error:#}"), "cannot read the event log; retrying");
         let stalled_for = now_ms() - since;
         if !self.dropped && stalled_for >= STALL_LIMIT.as_millis() as i64 {
@@ -275,7 +283,7 @@ impl Delivery {
                 None => {
                     let conn = match &mut conn {
                         Some(conn) => conn,
-                        None => conn.insert(self.store.pool().acquire().await?),
+                        None => conn.insert(self.store.acquire().await?),
                     };
                     store::events::last_seq(conn, account_id).await?
                 }
@@ -296,7 +304,7 @@ impl Delivery {
         for account_id in wanted {
             let conn = match &mut conn {
                 Some(conn) => conn,
-                None => conn.insert(self.store.pool().acquire().await?),
+                None => conn.insert(self.store.acquire().await?),
             };
             while let Some(&after) = self.cursors.get(&account_id) {
                 let rows = store::events::since(conn, account_id, after, BATCH).await?;
@@ -329,7 +337,7 @@ impl Delivery {
         if control {
             let conn = match &mut conn {
                 Some(conn) => conn,
-                None => conn.insert(self.store.pool().acquire().await?),
+                None => conn.insert(self.store.acquire().await?),
             };
             let since = now_ms() - CONTROL_WINDOW_MS;
             let rows = store::events::controls_since(conn, since).await?;
@@ -340,6 +348,37 @@ impl Delivery {
                 }
             }
         }
+        if self.last_look.is_none_or(|at| at.elapsed() >= LOOK_EVERY) {
+            let conn = match &mut conn {
+                Some(conn) => conn,
+                None => conn.insert(self.store.acquire().await?),
+            };
+            self.look(conn).await?;
+            self.last_look = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Where this node stands in the log: the rows of its accounts it has not emitted yet, and
+    /// when the oldest of them was committed (`fila_event_log_*`).
+    async fn look(&self, conn: &mut PoolConnection<Any>) -> anyhow::Result<()> {
+        let heads: HashMap<i64, i64> = store::events::heads(conn).await?.into_iter().collect();
+        let mut unread = 0;
+        let mut oldest: Option<i64> = None;
+        for (&account_id, &cursor) in &self.cursors {
+            let head = heads.get(&account_id).copied().unwrap_or(cursor);
+            if head <= cursor {
+                continue;
+            }
+            unread += head - cursor;
+            if let Some(row) = store::events::since(conn, account_id, cursor, 1)
+                .await?
+                .first()
+            {
+                oldest = Some(oldest.map_or(row.at, |at| at.min(row.at)));
+            }
+        }
+        self.metrics.event_log_read(unread, oldest);
         Ok(())
     }
 
@@ -390,7 +429,7 @@ impl Delivery {
             let panel_style = if ready.iter().any(|socket| self.io.is_panel(socket.sid)) {
                 let conn = match conn {
                     Some(conn) => conn,
-                    None => conn.insert(self.store.pool().acquire().await?),
+                    None => conn.insert(self.store.acquire().await?),
                 };
                 Some(store::accounts::panel_name_style(conn, account_id).await?)
             } else {
@@ -439,7 +478,7 @@ impl Delivery {
     ) -> anyhow::Result<Vec<EventRow>> {
         let conn = match conn {
             Some(conn) => conn,
-            None => conn.insert(self.store.pool().acquire().await?),
+            None => conn.insert(self.store.acquire().await?),
         };
         let mut rows = Vec::new();
         let mut after = from;
@@ -527,7 +566,7 @@ impl Delivery {
                     continue;
                 }
             }
-            self.metrics.event_emitted(event);
+            self.metrics.event_emitted(event, row.at);
             if let Some(feed) = &self.status_feed {
                 feed.after_broadcast(row.account_id, event, &row.data);
             }
@@ -540,7 +579,7 @@ impl Delivery {
     async fn prune(&self) {
         let now = now_ms();
         let result = async {
-            let mut conn = self.store.pool().acquire().await?;
+            let mut conn = self.store.acquire().await?;
             let events = store::events::prune(&mut conn, now - self.retention_ms).await?;
             store::events::prune_controls(&mut conn, now - CONTROL_KEPT_MS).await?;
             store::sessions::prune(&mut conn, now - CONTROL_KEPT_MS, now - SESSION_STALE_MS)
@@ -552,7 +591,12 @@ impl Delivery {
         match result {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "pruned old events"),
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "pruning failed"),
+            Err(error) => {
+                if let Some(kind) = store::error_kind_in(&error) {
+                    self.metrics.db_error(kind);
+                }
+                tracing::warn!(error = %format!("{error:#}"), "pruning failed");
+            }
         }
     }
 }
