@@ -17,7 +17,8 @@ use axum::response::Response;
 use rand::RngCore;
 use tracing::Instrument;
 
-const X_REQUEST_ID: &str = "x-request-id";
+/// The request id's header, read and answered.
+pub const X_REQUEST_ID: &str = "x-request-id";
 
 tokio::task_local! {
     /// The id of the request being answered.
