@@ -371,6 +371,46 @@ mod tests {
     }
 
     #[test]
+    fn a_database_error_tells_its_kind_to_the_metrics_and_the_body_its_request_id() {
+        let response = ApiError::from(sqlx::Error::PoolTimedOut).into_response();
+        let kind = response.extensions().get::<DbErrorKind>().map(|k| k.0);
+        assert_eq!(kind, Some("pool_timeout"));
+        let response = ApiError::from(sqlx::Error::RowNotFound).into_response();
+        let kind = response.extensions().get::<DbErrorKind>().map(|k| k.0);
+        assert_eq!(kind, Some("decode"));
+        let response = ApiError::not_found("doctor").into_response();
+        assert!(response.extensions().get::<DbErrorKind>().is_none());
+    }
+
+    #[tokio::test]
+    async fn error_bodies_carry_the_request_id_inside_a_request_only() {
+        let body = |response: Response| async move {
+            let bytes = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let outside = body(ApiError::not_found("doctor").into_response()).await;
+        assert_eq!(
+            outside,
+            serde_json::json!({"statusCode": 404, "message": "doctor not found", "error": "Not Found"})
+        );
+        let request = axum::http::Request::builder()
+            .header("x-request-id", "desk-7")
+            .body(())
+            .unwrap();
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        let answered = crate::http::access::record(request, peer, |_| async {
+            ApiError::not_found("doctor").into_response()
+        })
+        .await;
+        assert_eq!(answered.headers()["x-request-id"], "desk-7");
+        let inside = body(answered).await;
+        assert_eq!(inside["requestId"], "desk-7");
+        assert_eq!(inside["statusCode"], 404);
+    }
+
+    #[test]
     fn other_database_failures_stay_internal() {
         let error = ApiError::from(sqlx::Error::RowNotFound);
         assert_eq!(
