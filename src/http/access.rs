@@ -1,7 +1,8 @@
 //! The access log and the request id: one line per request, at `info` under the target
 //! `fila::access`, with the method, the matched route (never the raw path: a query string can
-//! carry a patient's name), the status, the duration to the response's head, the client's
-//! address (behind a trusted proxy, the one it forwarded) and the request's id.
+//! carry a patient's name), the status (499 when the client left before the answer), the
+//! duration to the response's head, the client's address (behind a trusted proxy, the one it
+//! forwarded) and the request's id.
 //!
 //! The id is the request's `X-Request-Id` when it is sane (1 to 64 letters, digits, `-`, `_`,
 //! `.`), so a proxy's id carries through; else a new one. It is answered in `X-Request-Id`,
@@ -75,6 +76,48 @@ fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The status logged for a request whose client went away before its answer (nginx's
+/// "client closed request").
+pub const CLIENT_CLOSED: u16 = 499;
+
+/// A request being answered: writes its access line once, with its status, or with
+/// [`CLIENT_CLOSED`] when it is dropped unanswered (the connection closed under it).
+struct Line {
+    started: Instant,
+    id: Arc<str>,
+    method: &'static str,
+    socket_io: bool,
+    peer: IpAddr,
+    noted: Arc<Noted>,
+    span: tracing::Span,
+    status: Option<u16>,
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let route = match self.noted.route.get() {
+            Some(route) => route.as_str(),
+            None if self.socket_io => "/socket.io/",
+            None => "unmatched",
+        };
+        let client = self.noted.client.get().copied().unwrap_or(self.peer);
+        let duration_ms = (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        self.span.in_scope(|| {
+            tracing::info!(
+                target: "fila::access",
+                method = %self.method,
+                route = %route,
+                status = self.status.unwrap_or(CLIENT_CLOSED),
+                duration_ms,
+                client = %client,
+                request_id = %self.id,
+                account_id = self.noted.account_id.get().copied(),
+                "request"
+            );
+        });
+    }
+}
+
 /// Answers `request` with `respond` inside its span and request id, then writes its access
 /// line. `peer` is the TCP peer, the client when no layer resolved another.
 pub async fn record<B, F, Fut>(mut request: Request<B>, peer: SocketAddr, respond: F) -> Response
@@ -82,7 +125,6 @@ where
     F: FnOnce(Request<B>) -> Fut,
     Fut: Future<Output = Response>,
 {
-    let started = Instant::now();
     let id: Arc<str> = match request
         .headers()
         .get(X_REQUEST_ID)
@@ -91,8 +133,6 @@ where
         Some(id) if sane(id) => id.into(),
         _ => new_id().into(),
     };
-    let method = crate::metrics::method_label(request.method());
-    let socket_io = request.uri().path().starts_with("/socket.io/");
     let noted = Arc::new(Noted::default());
     request.extensions_mut().insert(noted.clone());
     let span = tracing::info_span!(
@@ -100,33 +140,25 @@ where
         request_id = %id,
         account_id = tracing::field::Empty
     );
+    let mut line = Line {
+        started: Instant::now(),
+        id: id.clone(),
+        method: crate::metrics::method_label(request.method()),
+        socket_io: request.uri().path().starts_with("/socket.io/"),
+        peer: peer.ip(),
+        noted,
+        span: span.clone(),
+        status: None,
+    };
     let mut response = REQUEST_ID
         .scope(id.clone(), respond(request))
-        .instrument(span.clone())
+        .instrument(span)
         .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
-    let route = match noted.route.get() {
-        Some(route) => route.as_str(),
-        None if socket_io => "/socket.io/",
-        None => "unmatched",
-    };
-    let client = noted.client.get().copied().unwrap_or(peer.ip());
-    let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-    span.in_scope(|| {
-        tracing::info!(
-            target: "fila::access",
-            method = %method,
-            route = %route,
-            status = response.status().as_u16(),
-            duration_ms,
-            client = %client,
-            request_id = %id,
-            account_id = noted.account_id.get().copied(),
-            "request"
-        );
-    });
+    line.status = Some(response.status().as_u16());
+    drop(line);
     response
 }
 
