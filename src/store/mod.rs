@@ -383,8 +383,7 @@ pub fn error_kind(err: &sqlx::Error) -> &'static str {
         {
             "constraint"
         }
-        // SQLite's SQLITE_BUSY and SQLITE_LOCKED: another writer held the file too long.
-        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6")) => "busy",
+        sqlx::Error::Database(db) if db.code().is_some_and(|code| is_sqlite_busy(&code)) => "busy",
         _ if is_unavailable(err) => "connection",
         sqlx::Error::Database(_) => "database",
         sqlx::Error::RowNotFound
@@ -395,6 +394,15 @@ pub fn error_kind(err: &sqlx::Error) -> &'static str {
         | sqlx::Error::TypeNotFound { .. } => "decode",
         _ => "other",
     }
+}
+
+/// SQLite's SQLITE_BUSY or SQLITE_LOCKED, extended codes included (their low byte): another
+/// writer held the file too long. PostgreSQL's codes are five-character SQLSTATEs.
+fn is_sqlite_busy(code: &str) -> bool {
+    code.len() < 5
+        && code
+            .parse::<i32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// The kind of the first database error in `err`'s chain, if it has one.
@@ -434,6 +442,31 @@ pub(crate) fn flag(value: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::contains_pattern;
+
+    #[test]
+    fn database_errors_fall_into_the_kinds_the_metrics_count() {
+        use super::{error_kind, error_kind_in, is_sqlite_busy};
+        let io = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(error_kind(&sqlx::Error::PoolTimedOut), "pool_timeout");
+        assert_eq!(error_kind(&io()), "connection");
+        assert_eq!(error_kind(&sqlx::Error::RowNotFound), "decode");
+        assert_eq!(error_kind(&sqlx::Error::Configuration("x".into())), "other");
+        let chained = anyhow::Error::new(io()).context("reading the queue");
+        assert_eq!(error_kind_in(&chained), Some("connection"));
+        assert_eq!(error_kind_in(&anyhow::anyhow!("not the database")), None);
+        for kind in [
+            "pool_timeout",
+            "connection",
+            "decode",
+            "other",
+            "busy",
+            "constraint",
+        ] {
+            assert!(crate::metrics::DB_ERROR_KINDS.contains(&kind), "{kind}");
+        }
+        assert!(is_sqlite_busy("5") && is_sqlite_busy("517") && is_sqlite_busy("6"));
+        assert!(!is_sqlite_busy("13") && !is_sqlite_busy("40001") && !is_sqlite_busy("23505"));
+    }
 
     #[test]
     fn a_contains_pattern_escapes_the_like_wildcards_and_the_escape() {
