@@ -148,6 +148,9 @@ pub struct Delivery {
     status_feed: Option<StatusFeed>,
     /// When the delivery last looked where it stands in the log.
     last_look: Option<Instant>,
+    /// Whether that look found rows not emitted yet (then every round looks again, so the
+    /// metrics clear as soon as they are emitted).
+    behind: bool,
 }
 
 impl Delivery {
@@ -172,6 +175,7 @@ impl Delivery {
             pending_reads: HashSet::new(),
             status_feed: None,
             last_look: None,
+            behind: false,
         }
     }
 
@@ -348,20 +352,20 @@ impl Delivery {
                 }
             }
         }
-        if self.last_look.is_none_or(|at| at.elapsed() >= LOOK_EVERY) {
+        if self.behind || self.last_look.is_none_or(|at| at.elapsed() >= LOOK_EVERY) {
             let conn = match &mut conn {
                 Some(conn) => conn,
                 None => conn.insert(self.store.acquire().await?),
             };
-            self.look(conn).await?;
+            self.behind = self.look(conn).await? > 0;
             self.last_look = Some(Instant::now());
         }
         Ok(())
     }
 
     /// Where this node stands in the log: the rows of its accounts it has not emitted yet, and
-    /// when the oldest of them was committed (`fila_event_log_*`).
-    async fn look(&self, conn: &mut PoolConnection<Any>) -> anyhow::Result<()> {
+    /// when the oldest of them was committed (`fila_event_log_*`); answers how many.
+    async fn look(&self, conn: &mut PoolConnection<Any>) -> anyhow::Result<i64> {
         let heads: HashMap<i64, i64> = store::events::heads(conn).await?.into_iter().collect();
         let mut unread = 0;
         let mut oldest: Option<i64> = None;
@@ -379,7 +383,7 @@ impl Delivery {
             }
         }
         self.metrics.event_log_read(unread, oldest);
-        Ok(())
+        Ok(unread)
     }
 
     /// Replays the log to the recovered sockets waiting for it, each from its offset up to the
