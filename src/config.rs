@@ -13,8 +13,20 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://fila.db";
 #[derive(Debug, Parser)]
 #[command(name = "fila", version, about = "Real-time clinic queue server")]
 pub struct Cli {
+    /// Log lines on stderr: `text` (coloured only when stderr is a terminal) or `json` (one
+    /// object per line).
+    #[arg(long, env = "FILA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 // Parsed once at start: the size of `Serve` costs nothing.

@@ -98,7 +98,7 @@ pub async fn seed_if_empty(
         email: EMAIL,
         password: PASSWORD,
     };
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     if store::accounts::count(&mut conn).await? > 0 {
         let kept = store::accounts::user_by_email(&mut conn, EMAIL)
             .await?
@@ -110,7 +110,7 @@ pub async fn seed_if_empty(
         .await
         .map_err(|e| anyhow::anyhow!("creating the demo account: {e}"))?;
     let account = created.account_id;
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let clinic = store::accounts::clinic_day(&mut conn, account, default_zone, Utc::now())
         .await
         .context("reading the demo clinic's time zone")?;

@@ -1,5 +1,6 @@
 //! One error type for the HTTP edge, written as the contract's NestJS-shaped JSON:
-//! `{"statusCode": 404, "message": "...", "error": "Not Found"}`.
+//! `{"statusCode": 404, "message": "...", "error": "Not Found", "requestId": "..."}` (the
+//! request's id, as its access log line and `X-Request-Id` say).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -44,9 +45,10 @@ pub enum ApiError {
     /// 429 with `Retry-After`: the seconds until the next attempt is allowed.
     #[error("too many requests")]
     TooManyRequests(std::time::Duration),
-    /// 503: the database cannot be reached now; the client retries after `Retry-After`.
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
+    /// 503: the database cannot be reached now (an error of this kind, see
+    /// `store::error_kind`); the client retries after `Retry-After`.
+    #[error("database unavailable ({0})")]
+    Unavailable(&'static str),
     /// 503 with `Retry-After`: the server is at a bound it keeps (password hashing, connections).
     #[error("service unavailable: {0}")]
     Busy(String, std::time::Duration),
@@ -112,10 +114,10 @@ impl From<anyhow::Error> for ApiError {
         let unavailable = err
             .chain()
             .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
-            .any(crate::store::is_unavailable);
-        if unavailable {
+            .find(|cause| crate::store::is_unavailable(cause));
+        if let Some(cause) = unavailable {
             tracing::warn!(error = %format!("{err:#}"), "database unavailable; answering 503");
-            return ApiError::Unavailable("database unavailable, try again shortly".into());
+            return ApiError::Unavailable(crate::store::error_kind(cause));
         }
         ApiError::Internal(err)
     }
@@ -144,7 +146,16 @@ pub struct ErrorBody {
     message: ErrorMessage,
     #[schema(example = "Unauthorized")]
     error: &'static str,
+    /// The request's id (its `X-Request-Id`), as its line of the access log says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "4f9c2a7e1b3d5f60")]
+    request_id: Option<String>,
 }
+
+/// The kind of database error behind an answer (`fila_db_errors_total`), kept in its
+/// extensions for the metrics layer.
+#[derive(Debug, Clone, Copy)]
+pub struct DbErrorKind(pub &'static str);
 
 /// One message, or the list of validation problems (400).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -161,6 +172,7 @@ pub fn error_body(status: StatusCode, message: ErrorMessage) -> Response {
         status_code: status.as_u16(),
         message,
         error: status.canonical_reason().unwrap_or("Error"),
+        request_id: crate::http::access::current_request_id(),
     };
     (status, Json(body)).into_response()
 }
@@ -175,6 +187,11 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let mut failure = None;
+        let db_error = match &self {
+            ApiError::Unavailable(kind) => Some(*kind),
+            ApiError::Internal(err) => crate::store::error_kind_in(err),
+            _ => None,
+        };
         let one = |m: &str| ErrorMessage::One(m.to_string());
         let message = match self {
             ApiError::Validation(messages) => ErrorMessage::Many(messages),
@@ -193,7 +210,8 @@ impl IntoResponse for ApiError {
                 "too many attempts: try again in {} s",
                 retry_secs(wait)
             )),
-            ApiError::Unavailable(m) | ApiError::Busy(m, _) => ErrorMessage::One(m),
+            ApiError::Unavailable(_) => one("database unavailable, try again shortly"),
+            ApiError::Busy(m, _) => ErrorMessage::One(m),
             ApiError::Storage(fault, detail) => {
                 tracing::debug!(error = %detail, "storage fault; answering {}", status.as_u16());
                 failure = Some(StorageFailure { fault, detail });
@@ -210,6 +228,9 @@ impl IntoResponse for ApiError {
             }
         };
         let mut response = error_body(status, message);
+        if let Some(kind) = db_error {
+            response.extensions_mut().insert(DbErrorKind(kind));
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()
@@ -407,6 +428,46 @@ mod tests {
             let failure = response.extensions().get::<StorageFailure>();
             assert_eq!(failure.map(|f| f.fault), Some(fault));
         }
+    }
+
+    #[test]
+    fn a_database_error_tells_its_kind_to_the_metrics_and_the_body_its_request_id() {
+        let response = ApiError::from(sqlx::Error::PoolTimedOut).into_response();
+        let kind = response.extensions().get::<DbErrorKind>().map(|k| k.0);
+        assert_eq!(kind, Some("pool_timeout"));
+        let response = ApiError::from(sqlx::Error::RowNotFound).into_response();
+        let kind = response.extensions().get::<DbErrorKind>().map(|k| k.0);
+        assert_eq!(kind, Some("decode"));
+        let response = ApiError::not_found("doctor").into_response();
+        assert!(response.extensions().get::<DbErrorKind>().is_none());
+    }
+
+    #[tokio::test]
+    async fn error_bodies_carry_the_request_id_inside_a_request_only() {
+        let body = |response: Response| async move {
+            let bytes = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let outside = body(ApiError::not_found("doctor").into_response()).await;
+        assert_eq!(
+            outside,
+            serde_json::json!({"statusCode": 404, "message": "doctor not found", "error": "Not Found"})
+        );
+        let request = axum::http::Request::builder()
+            .header("x-request-id", "desk-7")
+            .body(())
+            .unwrap();
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+        let answered = crate::http::access::record(request, peer, |_| async {
+            ApiError::not_found("doctor").into_response()
+        })
+        .await;
+        assert_eq!(answered.headers()["x-request-id"], "desk-7");
+        let inside = body(answered).await;
+        assert_eq!(inside["requestId"], "desk-7");
+        assert_eq!(inside["statusCode"], 404);
     }
 
     #[test]

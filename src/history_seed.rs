@@ -101,7 +101,7 @@ pub async fn generate(
     plan: Plan,
 ) -> anyhow::Result<Seeded> {
     let mut rng = StdRng::seed_from_u64(plan.seed);
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let actors: Vec<i64> = store::accounts::users(&mut conn, account_id)
         .await?
         .into_iter()
@@ -115,7 +115,7 @@ pub async fn generate(
     let existing = days_with_appointments(store, account_id).await?;
 
     let mut seeded = Seeded::default();
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let clinic = store::accounts::clinic_day(&mut conn, account_id, default_zone, Utc::now())
         .await
         .context("reading the account's time zone")?;
@@ -153,7 +153,7 @@ pub async fn generate(
 /// The account's doctors, with more registered (and offering the first procedures) until
 /// `per_day / per_doctor` can be booked.
 async fn ensure_doctors(store: &Store, account_id: i64, plan: Plan) -> anyhow::Result<Vec<Desk>> {
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let mut procedures: Vec<i64> = store::procedures::list(&mut conn, account_id, 100, 0)
         .await?
         .into_iter()
@@ -195,10 +195,10 @@ async fn ensure_doctors(store: &Store, account_id: i64, plan: Plan) -> anyhow::R
             store::doctors::insert(&mut tx, account_id, &fields, now).await?;
         }
         tx.commit().await?;
-        let mut conn = store.pool().acquire().await?;
+        let mut conn = store.acquire().await?;
         rows = store::doctors::list(&mut conn, account_id, 100, 0).await?;
     }
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut offered = store::procedures::of_doctors(&mut conn, account_id, &ids).await?;
     let fallback = procedures[0];

@@ -20,7 +20,8 @@
 //! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline.
 //! - [`fairness`]: the reports' bounds, so no clinic slows another.
 //! - [`limits`]: length limits of the text the API keeps.
-//! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
+//! - [`metrics`], [`telemetry`]: Prometheus metrics (text format, `process_*`) and logging
+//!   (`--log-format`); `http::access` writes the access log and keeps the request ids.
 //! - [`demo`]: the demo clinic of `fila serve --demo`.
 //! - [`history_seed`]: past days of a busy clinic (`fila demo seed-history`), for the reports.
 //! - [`demo`]: the demo clinic of `fila serve --demo`; [`simulate`]: simulated clinic days (the

@@ -6,7 +6,7 @@ use fila::config::{AccountsCommand, Cli, Command, DemoCommand, SecretCommand, Us
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    fila::telemetry::init();
+    fila::telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => fila::startup::serve(args).await,
         Command::Accounts {

@@ -275,7 +275,8 @@ async fn connection(
     let service = service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
-        async move { Ok::<_, Infallible>(respond(router, request, reserved, limits).await) }
+        let respond = move |request| respond(router, request, reserved, limits);
+        async move { Ok::<_, Infallible>(crate::http::access::record(request, peer, respond).await) }
     });
     let mut builder = http1::Builder::new();
     builder

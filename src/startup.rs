@@ -120,7 +120,10 @@ impl Application {
             .service(router);
         let router = axum::Router::new().fallback_service(gateway);
         let counted = io.clone();
-        metrics.count_sockets_with(move || counted.connected());
+        metrics.count_sockets_with(move || counted.connected_by_transport());
+        let pools = store.clone();
+        metrics.watch_pools(move || pools.pool_states());
+        metrics.show_wait_times(store.wait_times());
         let retention_ms =
             i64::try_from(args.event_retention_hours * 3_600_000).unwrap_or(i64::MAX);
         status_worker.spawn(store.clone(), io.clone(), default_zone, service_times);
@@ -258,7 +261,7 @@ async fn jwt_secret(store: &Store, args: &ServeArgs) -> anyhow::Result<Vec<u8>> 
         return Ok(bytes);
     }
     let candidate = generate_secret();
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let kept = store::accounts::setting_or_insert(&mut conn, "jwt_secret", &candidate)
         .await
         .context("keeping the JWT secret")?;
@@ -399,7 +402,7 @@ pub async fn seed_history(args: SeedHistoryArgs) -> anyhow::Result<()> {
         demo::seed_if_empty(&store, default_zone, false).await?;
     }
     let email = args.email.trim().to_lowercase();
-    let user = store::accounts::user_by_email(&mut *store.pool().acquire().await?, &email)
+    let user = store::accounts::user_by_email(&mut *store.acquire().await?, &email)
         .await?
         .with_context(|| format!("no user {email}"))?;
     let started = std::time::Instant::now();

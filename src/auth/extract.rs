@@ -165,7 +165,7 @@ impl FromRequestParts<AppState> for MasterUser {
                 "API keys cannot manage the account".into(),
             ));
         }
-        let mut conn = state.store.pool().acquire().await?;
+        let mut conn = state.store.acquire().await?;
         match store::accounts::user(&mut conn, user.account_id, user.user_id).await? {
             Some(u) if u.is_master != 0 => Ok(MasterUser(user)),
             _ => Err(ApiError::Forbidden(

@@ -92,7 +92,7 @@ impl AuthUser {
         // token"). A token traded for an API key lives as long as the key. One query answers
         // both (see `session::check`, which the socket handshake uses, for the session rule).
         let sid = claims.sid.clone().unwrap_or_default();
-        let mut conn = state.store.pool().acquire().await?;
+        let mut conn = state.store.acquire().await?;
         let found = store::sessions::user_and_session(
             &mut conn,
             &sid,
@@ -109,6 +109,7 @@ impl AuthUser {
             Some((_, true)) if !sid.is_empty() => {}
             _ => return Err(TokenError::Invalid.into()),
         }
+        crate::http::access::note_account(&parts.extensions, claims.account_id);
         let user = AuthUser {
             user_id: claims.sub,
             account_id: claims.account_id,

@@ -36,7 +36,7 @@ impl From<TokenError> for SessionError {
 /// the session id.
 pub async fn check(store: &Store, claims: &Claims) -> Result<String, SessionError> {
     let sid = claims.sid.as_deref().ok_or(SessionError::Refused)?;
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let open = store::sessions::is_open(
         &mut conn,
         sid,

@@ -58,7 +58,7 @@ pub struct AccountPatch {
 pub const PANEL_NAME_STYLES: [&str; 3] = ["short", "initials", "full"];
 
 async fn load(state: &AppState, account_id: i64) -> ApiResult<AccountView> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::accounts::get(&mut conn, account_id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
@@ -125,7 +125,7 @@ pub async fn update_account(
             .is_none_or(|s| PANEL_NAME_STYLES.contains(&s)),
         "panelNameStyle must be one of: short, initials, full",
     );
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let mut time_zone = store::accounts::time_zone(&mut conn, user.account_id).await?;
     drop(conn);
     if let Some(zone) = patch.time_zone.map(|z| z.trim().to_string()) {

@@ -229,7 +229,7 @@ pub(super) async fn day_or_today(
         Some(d) if parse_day(&d).is_some() => Ok(d),
         Some(_) => Err(ApiError::Validation(vec!["date must be YYYY-MM-DD".into()])),
         None => {
-            let mut conn = state.store.pool().acquire().await?;
+            let mut conn = state.store.acquire().await?;
             Ok(state.clinic_day(&mut conn, account_id).await?.today_text())
         }
     }
@@ -355,7 +355,7 @@ pub async fn get_one(
     user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Appointment>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::appointments::get(&mut conn, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("appointment"))?;

@@ -129,7 +129,7 @@ fn token_response(
 /// Opens a session for the user and answers its first token.
 async fn start_session(state: &AppState, user: AuthUser) -> ApiResult<ApiJson<TokenResponse>> {
     let sid = session::new_id();
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     store::sessions::insert(
         &mut conn,
         &sid,
@@ -161,8 +161,7 @@ pub async fn login(
         .throttle
         .login(&email, client.ip)
         .map_err(ApiError::TooManyRequests)?;
-    let user =
-        store::accounts::user_by_email(&mut *state.store.pool().acquire().await?, &email).await?;
+    let user = store::accounts::user_by_email(&mut *state.store.acquire().await?, &email).await?;
     let stored = match &user {
         Some(u) => u.password_hash.clone(),
         None => password::dummy_hash().await.to_string(),
@@ -215,7 +214,7 @@ pub async fn token(
         .token(api_key, client.ip)
         .map_err(ApiError::TooManyRequests)?;
     let digest = api_key::digest(api_key);
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let Some(key) = store::api_keys::use_by_hash(&mut conn, &digest, now_ms()).await? else {
         attempt.failed();
         return Err(ApiError::Unauthorized("invalid api key".into()));
@@ -246,7 +245,7 @@ pub async fn refresh(
     Extension(claims): Extension<Claims>,
 ) -> ApiResult<ApiJson<TokenResponse>> {
     state.tokens.check_session(&claims)?;
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     store::sessions::touch(&mut conn, &sid, now_ms()).await?;
     Ok(ApiJson(TokenResponse {
         access_token: state.tokens.refresh(&claims)?,
@@ -306,7 +305,7 @@ pub async fn change_password(
     );
     problems.into_result()?;
     let row = {
-        let mut conn = state.store.pool().acquire().await?;
+        let mut conn = state.store.acquire().await?;
         store::accounts::user(&mut conn, user.account_id, user.user_id)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?
@@ -352,7 +351,7 @@ pub async fn change_password(
 /// Who the token belongs to.
 #[utoipa::path(get, operation_id = "getMe", path = "/api/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<AppState>, user: StaffUser) -> ApiResult<ApiJson<Me>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::accounts::user(&mut conn, user.account_id, user.user_id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("invalid token".into()))?;
@@ -437,7 +436,7 @@ pub async fn list_keys(
     State(state): State<AppState>,
     user: MasterUser,
 ) -> ApiResult<ApiJson<Vec<ApiKey>>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let rows = store::api_keys::list(&mut conn, user.account_id).await?;
     Ok(ApiJson(rows.into_iter().map(key_view).collect()))
 }

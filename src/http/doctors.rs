@@ -160,7 +160,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<ApiJson<Vec<Doctor>>> {
     let (limit, offset) = page.resolve(20)?;
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let rows = store::doctors::list(&mut conn, user.account_id, limit, offset).await?;
     Ok(ApiJson(store::doctors::views(&mut conn, rows).await?))
 }
@@ -173,7 +173,7 @@ pub async fn get_one(
     user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Doctor>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::doctors::get(&mut conn, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("doctor"))?;
@@ -263,7 +263,7 @@ pub async fn slots_of_day(
     let day = super::appointments::day_or_today(&state, user.account_id, query.date).await?;
     let date = parse_day(&day)
         .ok_or_else(|| ApiError::Validation(vec!["date must be YYYY-MM-DD".into()]))?;
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::doctors::get(&mut conn, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("doctor"))?;

@@ -3,8 +3,9 @@
 //!
 //! - **CORS** (`--cors-origin`, none by default): the listed origins, exactly, may call the
 //!   API and the Socket.IO polling transport from a browser; a preflight is answered with the
-//!   allowed methods and headers (`Authorization`, `Content-Type`, `Idempotency-Key`), and
-//!   `X-Event-Seq` and `Retry-After` are exposed to the page. Bearer tokens travel in a header,
+//!   allowed methods and headers (`Authorization`, `Content-Type`, `Idempotency-Key`,
+//!   `X-Request-Id`), and `X-Event-Seq`, `Retry-After` and `X-Request-Id` are exposed to the
+//!   page. Bearer tokens travel in a header,
 //!   so no credentials (cookies) are allowed.
 //! - **Websocket origins**: when the list is set, a websocket upgrade whose `Origin` is neither
 //!   listed nor this server's own (the embedded web app) is refused with 403. A client that
@@ -69,11 +70,13 @@ pub fn cors(origins: &[HeaderValue]) -> CorsLayer {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static(IDEMPOTENCY_KEY),
+            HeaderName::from_static(super::access::X_REQUEST_ID),
         ])
         .expose_headers([
             HeaderName::from_static(EVENT_SEQ),
             header::RETRY_AFTER,
             HeaderName::from_static(IDEMPOTENT_REPLAYED),
+            HeaderName::from_static(super::access::X_REQUEST_ID),
         ])
         .max_age(Duration::from_secs(600))
 }

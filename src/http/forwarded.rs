@@ -197,6 +197,7 @@ pub async fn resolve(
     next: Next,
 ) -> Response {
     let client = proxies.resolve(peer(request.extensions()), request.headers());
+    super::access::note_client(request.extensions(), client.ip);
     request.extensions_mut().insert(client);
     next.run(request).await
 }

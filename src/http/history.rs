@@ -68,7 +68,7 @@ pub async fn history(
     user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Vec<StatusMove>>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     if store::appointments::get_any(&mut conn, user.account_id, id)
         .await?
         .is_none()

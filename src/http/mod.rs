@@ -1,6 +1,7 @@
 //! The HTTP edge: one `router()` per resource, merged here with the operations endpoints, the
 //! OpenAPI and AsyncAPI documents, the metrics middleware and the web app.
 
+pub mod access;
 mod account;
 mod appointments;
 mod asyncapi;
@@ -24,19 +25,15 @@ mod status_link;
 mod users;
 pub mod web;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
 
-use crate::error::{ErrorMessage, error_body};
+use crate::error::{DbErrorKind, ErrorMessage, error_body};
 use crate::state::AppState;
 
 pub use crate::auth::throttle::SELF_CHECKIN_BURST;
@@ -76,20 +73,10 @@ pub fn router(state: AppState, web: web::Source<'_>) -> Router {
     let web = web::router(web)
         .layer(middleware::from_fn(web_app))
         .layer(CompressionLayer::new());
-    api.merge(openapi::router())
+    let documents = openapi::router().route_layer(middleware::from_fn(note_route));
+    api.merge(documents)
         .merge(web)
         .layer(middleware::map_response(security_headers))
-        .layer(TraceLayer::new_for_http().on_failure(log_failure))
-}
-
-/// A 5xx answer, logged as an error, except 503 and 507: those are answers to a state (a
-/// database unreachable, a storage fault) logged once when it starts, not once per request.
-fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
-    let expected = matches!(class, ServerErrorsFailureClass::StatusCode(status)
-        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::INSUFFICIENT_STORAGE);
-    if !expected {
-        tracing::error!(classification = %class, latency_ms = latency.as_millis(), "response failed");
-    }
 }
 
 /// The web app's Content-Security-Policy: its own scripts, styles, images and sockets only
@@ -115,6 +102,7 @@ async fn security_headers(mut response: Response) -> Response {
 
 /// The web app's files with its CSP; source maps are not served (the build makes none).
 async fn web_app(request: Request, next: Next) -> Response {
+    access::note_route(request.extensions(), "web");
     if request.uri().path().ends_with(".map") {
         return error_body(
             StatusCode::NOT_FOUND,
@@ -136,17 +124,37 @@ async fn api_not_found() -> Response {
     )
 }
 
-/// Counts requests by method, matched route and status.
-async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
+/// The matched route template, or `unmatched`.
+fn route_of(request: &Request) -> String {
+    request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+        .unwrap_or_else(|| "unmatched".to_string())
+}
+
+/// Tells the access log which route matched.
+async fn note_route(request: Request, next: Next) -> Response {
+    access::note_route(request.extensions(), &route_of(&request));
+    next.run(request).await
+}
+
+/// Counts requests by method, matched route and status, their duration, and the database
+/// errors behind their answers.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = route_of(&request);
+    access::note_route(request.extensions(), &route);
     let method = request.method().clone();
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
-    state
-        .metrics
-        .http_request(&method, &route, response.status().as_u16());
+    if let Some(DbErrorKind(kind)) = response.extensions().get::<DbErrorKind>() {
+        state.metrics.db_error(kind);
+    }
+    state.metrics.http_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response.into_response()
 }

@@ -198,7 +198,7 @@ pub async fn list(
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty()),
     };
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let rows = store::patients::list(&mut conn, user.account_id, &filter, limit, offset).await?;
     Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
 }
@@ -211,7 +211,7 @@ pub async fn get_one(
     user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Patient>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::patients::get(&mut conn, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("patient"))?;
@@ -251,7 +251,7 @@ pub async fn appointments_of(
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<ApiJson<Vec<Appointment>>> {
     let (limit, offset) = page.resolve(20)?;
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     store::patients::get(&mut conn, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("patient"))?;

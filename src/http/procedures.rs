@@ -87,7 +87,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<ApiJson<Vec<Procedure>>> {
     let (limit, offset) = page.resolve(20)?;
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let rows = store::procedures::list(&mut conn, user.account_id, limit, offset).await?;
     Ok(ApiJson(rows.into_iter().map(Into::into).collect()))
 }
@@ -123,7 +123,7 @@ pub async fn get_one(
     user: StaffUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<Procedure>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::procedures::get(&mut conn, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("procedure"))?;

@@ -148,8 +148,7 @@ async fn report_connection(
     let turn = state.reports.turn(account_id).await?;
     let conn = state
         .store
-        .reports_pool()
-        .acquire()
+        .acquire_for_report()
         .await
         .context("a connection of the reports' pool")?;
     Ok((turn, conn))

@@ -191,7 +191,7 @@ pub async fn self_checkin(
         state.events.commit(tx, account, &events).await?;
     }
 
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let view = DayView::load(
         &mut conn,
         &state.service_times,

@@ -149,7 +149,7 @@ pub async fn public_status(
         .public_status(token.trim(), client.ip)
         .map_err(ApiError::TooManyRequests)?;
     let now = now_ms();
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let gone = || ApiError::NotFound("this status link is unknown or has expired".into());
     let link = store::status_links::find_live(&mut conn, &public::token_digest(token.trim()), now)
         .await?

@@ -143,7 +143,7 @@ pub async fn list(
     State(state): State<AppState>,
     user: MasterUser,
 ) -> ApiResult<ApiJson<Vec<User>>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let rows = store::accounts::users(&mut conn, user.account_id).await?;
     Ok(ApiJson(rows.into_iter().map(User::from).collect()))
 }
@@ -156,7 +156,7 @@ pub async fn get_one(
     user: MasterUser,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<ApiJson<User>> {
-    let mut conn = state.store.pool().acquire().await?;
+    let mut conn = state.store.acquire().await?;
     let row = store::accounts::user(&mut conn, user.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;

@@ -138,7 +138,7 @@ pub(super) async fn authenticate(
     }
     let checked = async {
         let session_id = session::check(&state.store, &claims).await?;
-        let mut conn = state.store.pool().acquire().await?;
+        let mut conn = state.store.acquire().await?;
         let seq = store::events::last_seq(&mut conn, claims.account_id).await?;
         // Where a recovery would start: the pid's offset or, for a client without recovery
         // (no pid) whose previous socket of this session lost its connection here lately,
@@ -171,6 +171,7 @@ pub(super) async fn authenticate(
         }
         Err(SessionError::Refused) => return Err(TokenError::Invalid.into()),
         Err(SessionError::Database(error)) => {
+            state.metrics.db_error(crate::store::error_kind(&error));
             tracing::warn!(error = %error, "socket handshake: session check failed; closing the transport");
             socket.close_transport();
             return Err(HandshakeError::Unavailable);

@@ -23,14 +23,14 @@ use socketioxide::extract::{SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::{DisconnectReason, Sid};
-use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder};
+use socketioxide::{BroadcastError, SocketIo, SocketIoBuilder, TransportType};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
 
 use crate::auth::jwt::Tokens;
 use crate::domain::time::now_ms;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SocketCounts};
 use crate::store::Store;
 
 /// The Socket.IO room of an account.
@@ -337,6 +337,18 @@ impl Io {
         i64::try_from(count).unwrap_or(i64::MAX)
     }
 
+    /// The sockets connected to this node now, by transport (one that upgraded is a websocket).
+    pub fn connected_by_transport(&self) -> SocketCounts {
+        let mut counts = SocketCounts::default();
+        for socket in self.io.of("/").map(|ns| ns.sockets()).unwrap_or_default() {
+            match socket.transport_type() {
+                TransportType::Polling => counts.polling += 1,
+                TransportType::Websocket => counts.websocket += 1,
+            }
+        }
+        counts
+    }
+
     /// Disconnects this node's sockets in a room.
     pub async fn disconnect_room(&self, room: String) {
         if let Err(error) = self.io.to(room).disconnect().await {
@@ -458,13 +470,10 @@ async fn on_connect(socket: SocketRef<LocalAdapter>, State(state): State<Gateway
             state.presence.arrive(account_id, auth.seq_at_handshake);
         }
     }
-    state.metrics.socket_connected();
     tracing::debug!(account_id, sid = %socket.id, "socket connected");
-    let metrics = state.metrics.clone();
     let presence = state.presence.clone();
     let session_id = auth.session_id.clone();
     socket.on_disconnect(async move |reason: DisconnectReason| {
-        metrics.socket_disconnected();
         // A lost connection (not a DISCONNECT either way): remember where it left, for a
         // client without recovery that comes back here.
         let lost = !matches!(

@@ -78,7 +78,6 @@ pub async fn authenticate<A: Adapter>(
     }
     let mut conn = gate
         .store
-        .pool()
         .acquire()
         .await
         .map_err(|_| TokenError::Invalid)?;
@@ -106,7 +105,7 @@ pub async fn joined<A: Adapter>(socket: &SocketRef<A>, gate: &StatusGate, sessio
     socket.join(link_room(session.link.id));
     let link = session.link;
     let status = async {
-        let mut conn = gate.store.pool().acquire().await?;
+        let mut conn = gate.store.acquire().await?;
         public::status_of(
             &mut conn,
             &gate.service_times,
@@ -231,7 +230,7 @@ async fn emit_day(
     day: &str,
 ) -> anyhow::Result<()> {
     let now = now_ms();
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.acquire().await?;
     let links = store::status_links::live_of_day(&mut conn, account_id, day, now).await?;
     if links.is_empty() {
         return Ok(());

@@ -97,6 +97,13 @@ pub async fn since(
     .await
 }
 
+/// Every account's latest `seq`: where the log of each ends.
+pub async fn heads(conn: &mut AnyConnection) -> sqlx::Result<Vec<(i64, i64)>> {
+    sqlx::query_as("SELECT id, event_seq FROM accounts")
+        .fetch_all(conn)
+        .await
+}
+
 /// The oldest `seq` the log still keeps for the account.
 pub async fn first_kept_seq(
     conn: &mut AnyConnection,

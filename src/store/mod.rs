@@ -32,7 +32,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+
+use crate::metrics::{PoolState, WaitTimes};
 
 pub use faults::{StorageFault, storage_fault};
 pub use tx::Tx;
@@ -48,9 +51,9 @@ pub enum Backend {
 /// The connection pool and what it needs to know about its backend.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pool: Pool,
     /// The reports' own few connections (see [`Store::reports_pool`]).
-    reports: AnyPool,
+    reports: Pool,
     /// SQLite: the one connection that write transactions take turns on (see `begin_write`).
     /// PostgreSQL: none, writes use the pool.
     writer: Option<Writer>,
@@ -59,6 +62,55 @@ pub struct Store {
     url: String,
     /// Whether writes fail for a storage fault (see `faults`).
     health: std::sync::Arc<faults::StorageHealth>,
+    /// Every wait for a connection, by pool (`fila_db_acquire_wait_seconds`).
+    waits: WaitTimes,
+}
+
+/// A connection pool whose waits for a connection are timed. It derefs to sqlx's pool.
+#[derive(Debug, Clone)]
+struct Pool {
+    inner: AnyPool,
+    name: &'static str,
+    waits: WaitTimes,
+}
+
+impl Pool {
+    /// A connection, once one is free (at most the pool's acquire timeout: `PoolTimedOut`).
+    async fn acquire(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        let started = std::time::Instant::now();
+        let conn = self.inner.acquire().await;
+        self.waits.observe(self.name, started.elapsed());
+        conn
+    }
+
+    /// A connection's transaction, begun with `statement` (the wait includes the `BEGIN`).
+    async fn begin_with(
+        &self,
+        statement: &'static str,
+    ) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+        let started = std::time::Instant::now();
+        let tx = self.inner.begin_with(statement).await;
+        self.waits.observe(self.name, started.elapsed());
+        tx
+    }
+
+    /// The pool as it is now.
+    fn state(&self) -> PoolState {
+        PoolState {
+            pool: self.name,
+            size: self.inner.size(),
+            idle: u32::try_from(self.inner.num_idle()).unwrap_or(u32::MAX),
+            max: self.inner.options().get_max_connections(),
+        }
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = AnyPool;
+
+    fn deref(&self) -> &AnyPool {
+        &self.inner
+    }
 }
 
 /// How long a request waits for a pooled PostgreSQL connection before answering 503. Short, so
@@ -115,6 +167,12 @@ impl Store {
             }
         }
         .context("connecting to the database")?;
+        let waits = WaitTimes::default();
+        let pool = Pool {
+            inner: pool,
+            name: "main",
+            waits: waits.clone(),
+        };
         let reports = match backend {
             Backend::Sqlite => {
                 sqlite_pool(SQLITE_REPORT_CONNECTIONS).connect_lazy_with(options.clone())
@@ -124,6 +182,11 @@ impl Store {
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_lazy_with(options.clone()),
         };
+        let reports = Pool {
+            inner: reports,
+            name: "reports",
+            waits: waits.clone(),
+        };
         let mut store = Store {
             pool,
             reports,
@@ -131,6 +194,7 @@ impl Store {
             backend,
             url: url.clone(),
             health: Default::default(),
+            waits,
         };
         store.migrate().await?;
         if backend == Backend::Sqlite {
@@ -144,8 +208,8 @@ impl Store {
 
     async fn migrate(&self) -> anyhow::Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await,
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&*self.pool).await,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&*self.pool).await,
         }
         .context("running database migrations")
     }
@@ -154,10 +218,30 @@ impl Store {
         &self.pool
     }
 
+    /// A connection of the pool, its wait timed (`fila_db_acquire_wait_seconds{pool="main"}`).
+    pub async fn acquire(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
     /// The pool the reports read on, apart from [`Store::pool`]: however many reports run, the
     /// session checks and every other request keep their connections. Opened lazily.
     pub fn reports_pool(&self) -> &AnyPool {
         &self.reports
+    }
+
+    /// A connection of the reports' pool, its wait timed.
+    pub async fn acquire_for_report(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.reports.acquire().await
+    }
+
+    /// The waits for a connection, by pool (the SQLite writer's turn included).
+    pub fn wait_times(&self) -> &WaitTimes {
+        &self.waits
+    }
+
+    /// The pools as they are now.
+    pub fn pool_states(&self) -> Vec<PoolState> {
+        vec![self.pool.state(), self.reports.state()]
     }
 
     /// How many connections the reports' pool has: the node's bound on reports at once.
@@ -171,7 +255,12 @@ impl Store {
     /// Begins an immediate transaction: on SQLite's writer connection, in its turn.
     async fn begin_immediate(&self) -> Result<Tx, sqlx::Error> {
         match &self.writer {
-            Some(writer) => writer.begin(SQLITE_ACQUIRE_TIMEOUT).await,
+            Some(writer) => {
+                let started = std::time::Instant::now();
+                let tx = writer.begin(SQLITE_ACQUIRE_TIMEOUT).await;
+                self.waits.observe("writer", started.elapsed());
+                tx
+            }
             None => Ok(Tx::pooled(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
         }
     }
@@ -200,7 +289,7 @@ impl Store {
         match self.backend {
             Backend::Sqlite => self.begin_immediate().await,
             Backend::Postgres => {
-                let mut tx = Tx::pooled(self.pool.begin().await?);
+                let mut tx = Tx::pooled(self.pool.begin_with("BEGIN").await?);
                 accounts::lock(&mut tx, account_id).await?;
                 Ok(tx)
             }
@@ -211,7 +300,7 @@ impl Store {
     pub async fn begin_create(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.begin_immediate().await,
-            Backend::Postgres => Ok(Tx::pooled(self.pool.begin().await?)),
+            Backend::Postgres => Ok(Tx::pooled(self.pool.begin_with("BEGIN").await?)),
         }
     }
 
@@ -227,7 +316,7 @@ impl Store {
     /// transactions only read, so they never fail with a serialization error.
     pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => Ok(Tx::pooled(self.pool.begin().await?)),
+            Backend::Sqlite => Ok(Tx::pooled(self.pool.begin_with("BEGIN").await?)),
             Backend::Postgres => Ok(Tx::pooled(
                 self.pool
                     .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
@@ -238,7 +327,7 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(&*self.pool).await.is_ok()
     }
 }
 
@@ -289,6 +378,48 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// The kind of a database error, as `fila_db_errors_total` counts it (one of
+/// [`crate::metrics::DB_ERROR_KINDS`]).
+pub fn error_kind(err: &sqlx::Error) -> &'static str {
+    match err {
+        sqlx::Error::PoolTimedOut => "pool_timeout",
+        sqlx::Error::PoolClosed => "pool_closed",
+        sqlx::Error::Database(db)
+            if db.is_unique_violation()
+                || db.is_foreign_key_violation()
+                || db.is_check_violation() =>
+        {
+            "constraint"
+        }
+        sqlx::Error::Database(db) if db.code().is_some_and(|code| is_sqlite_busy(&code)) => "busy",
+        _ if is_unavailable(err) => "connection",
+        sqlx::Error::Database(_) => "database",
+        sqlx::Error::RowNotFound
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::TypeNotFound { .. } => "decode",
+        _ => "other",
+    }
+}
+
+/// SQLite's SQLITE_BUSY or SQLITE_LOCKED, extended codes included (their low byte): another
+/// writer held the file too long. PostgreSQL's codes are five-character SQLSTATEs.
+fn is_sqlite_busy(code: &str) -> bool {
+    code.len() < 5
+        && code
+            .parse::<i32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+/// The kind of the first database error in `err`'s chain, if it has one.
+pub fn error_kind_in(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .map(error_kind)
+}
+
 /// Whether `err` is a unique-constraint violation (mapped to 409 by callers).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
@@ -319,6 +450,31 @@ pub(crate) fn flag(value: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::contains_pattern;
+
+    #[test]
+    fn database_errors_fall_into_the_kinds_the_metrics_count() {
+        use super::{error_kind, error_kind_in, is_sqlite_busy};
+        let io = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(error_kind(&sqlx::Error::PoolTimedOut), "pool_timeout");
+        assert_eq!(error_kind(&io()), "connection");
+        assert_eq!(error_kind(&sqlx::Error::RowNotFound), "decode");
+        assert_eq!(error_kind(&sqlx::Error::Configuration("x".into())), "other");
+        let chained = anyhow::Error::new(io()).context("reading the queue");
+        assert_eq!(error_kind_in(&chained), Some("connection"));
+        assert_eq!(error_kind_in(&anyhow::anyhow!("not the database")), None);
+        for kind in [
+            "pool_timeout",
+            "connection",
+            "decode",
+            "other",
+            "busy",
+            "constraint",
+        ] {
+            assert!(crate::metrics::DB_ERROR_KINDS.contains(&kind), "{kind}");
+        }
+        assert!(is_sqlite_busy("5") && is_sqlite_busy("517") && is_sqlite_busy("6"));
+        assert!(!is_sqlite_busy("13") && !is_sqlite_busy("40001") && !is_sqlite_busy("23505"));
+    }
 
     #[test]
     fn a_contains_pattern_escapes_the_like_wildcards_and_the_escape() {

@@ -87,9 +87,11 @@ async fn an_expired_token_is_refused_with_jwt_expired() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (status, body) = app.get("/api/doctors", &token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let request_id = body["requestId"].as_str().unwrap_or_default().to_string();
+    assert_eq!(request_id.len(), 16, "{body}");
     assert_eq!(
         body,
-        json!({"statusCode": 401, "message": "jwt expired", "error": "Unauthorized"})
+        json!({"statusCode": 401, "message": "jwt expired", "error": "Unauthorized", "requestId": request_id})
     );
 }
 

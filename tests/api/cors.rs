@@ -31,7 +31,7 @@ async fn a_preflight_from_a_listed_origin_is_answered_with_the_methods_and_heade
         .header("Access-Control-Request-Method", "POST")
         .header(
             "Access-Control-Request-Headers",
-            "authorization, content-type, idempotency-key",
+            "authorization, content-type, idempotency-key, x-request-id",
         )
         .send()
         .await
@@ -50,7 +50,12 @@ async fn a_preflight_from_a_listed_origin_is_answered_with_the_methods_and_heade
         .to_str()
         .expect("ascii")
         .to_ascii_lowercase();
-    for header in ["authorization", "content-type", "idempotency-key"] {
+    for header in [
+        "authorization",
+        "content-type",
+        "idempotency-key",
+        "x-request-id",
+    ] {
         assert!(allowed.contains(header), "{allowed}");
     }
 }
@@ -75,6 +80,7 @@ async fn answers_to_a_listed_origin_carry_its_name_and_expose_the_seq_and_retry_
         .to_ascii_lowercase();
     assert!(exposed.contains("x-event-seq"), "{exposed}");
     assert!(exposed.contains("retry-after"), "{exposed}");
+    assert!(exposed.contains("x-request-id"), "{exposed}");
 }
 
 #[tokio::test]

@@ -412,8 +412,10 @@ async fn random_methods_do_not_grow_metrics() {
         assert!(response.status().is_client_error(), "{}", response.status());
     }
     let text = metrics().await;
+    // Counts grow by a few digits (the duration histogram's lines too) and the process
+    // figures change; one new series would add a hundred bytes, 2000 of them far more.
     assert!(
-        text.len() <= before + 16,
+        text.len() <= before + 300,
         "the body grew from {before} to {} bytes",
         text.len()
     );

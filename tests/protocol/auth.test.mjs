@@ -85,7 +85,7 @@ test('an expired token of an open session is accepted by the handshake (a socket
   // Expired once the clock is past `exp` (whole seconds, no leeway): at most ~2 s after login.
   await sleep(Math.max(0, (exp + 1) * 1000 + 150 - Date.now()));
   const rest = await server.api('GET', '/api/me', undefined, token);
-  assert.deepEqual(rest.body, { statusCode: 401, message: 'jwt expired', error: 'Unauthorized' });
+  assert.deepEqual(rest.body, { statusCode: 401, message: 'jwt expired', error: 'Unauthorized', requestId: rest.headers.get('x-request-id') });
   const fresh = await server.login(ACCOUNT.email, ACCOUNT.password);
   for (const via of ['auth', 'header']) {
     const socket = await server.connect(token, { via }).catch((err) => assert.fail(`${via}: connect_error ${err.message}`));

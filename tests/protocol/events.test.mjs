@@ -236,7 +236,7 @@ test('the same status again is 200 with no event; an illegal move is 409 in the 
   const before = await c.ok('GET', `/api/appointments/${other.id}`);
   const illegal = await c.status(other.id, 'finalizado');
   assert.equal(illegal.status, 409);
-  assert.deepEqual(Object.keys(illegal.body).sort(), ['error', 'message', 'statusCode']);
+  assert.deepEqual(Object.keys(illegal.body).sort(), ['error', 'message', 'requestId', 'statusCode']);
   assert.equal(illegal.body.statusCode, 409);
   assert.equal(illegal.body.error, 'Conflict');
   assert.equal(typeof illegal.body.message, 'string');
@@ -259,7 +259,7 @@ test("another account's appointment is 404 on GET and PATCH status, and nothing 
 
   const get = await server.api('GET', `/api/appointments/${appointment.id}`, undefined, c.b.token);
   assert.equal(get.status, 404);
-  assert.deepEqual(Object.keys(get.body).sort(), ['error', 'message', 'statusCode']);
+  assert.deepEqual(Object.keys(get.body).sort(), ['error', 'message', 'requestId', 'statusCode']);
   assert.equal(get.body.statusCode, 404);
   assert.equal(get.body.error, 'Not Found');
 

@@ -56,7 +56,8 @@ function assertStorageFault(res, status, what) {
   assert.equal(res.body.statusCode, status);
   assert.equal(typeof res.body.message, 'string');
   assert.equal(res.body.error, status === 507 ? 'Insufficient Storage' : 'Service Unavailable');
-  assert.deepEqual(Object.keys(res.body).sort(), ['error', 'message', 'statusCode']);
+  assert.deepEqual(Object.keys(res.body).sort(), ['error', 'message', 'requestId', 'statusCode']);
+  assert.equal(res.body.requestId, res.headers.get('x-request-id'), `${what}: requestId`);
 }
 
 async function waitReady(server, ms) {

@@ -59,6 +59,8 @@ const BATCH: i64 = 256;
 /// socket holds them until then, so this bounds the extra memory of a burst (8 events of
 /// about 650 bytes: about 5 KB per socket, for a moment).
 const WRITE_TOGETHER: usize = 8;
+/// How often the delivery looks where it stands in the log (the backlog metrics).
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// How often old rows (events past retention, old control rows and sessions) are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How far back control rows are read again on every look (covers transactions that commit
@@ -146,6 +148,11 @@ pub struct Delivery {
     status_feed: Option<StatusFeed>,
     /// How each account's TV panels write names, as read at the instant kept beside it.
     panel_styles: HashMap<i64, (Instant, String)>,
+    /// When the delivery last looked where it stands in the log.
+    last_look: Option<Instant>,
+    /// Whether that look found rows not emitted yet (then every round looks again, so the
+    /// metrics clear as soon as they are emitted).
+    behind: bool,
 }
 
 /// How long a clinic's panel name style is used before it is read again: a change made on the
@@ -175,6 +182,8 @@ impl Delivery {
             pending_reads: HashSet::new(),
             status_feed: None,
             panel_styles: HashMap::new(),
+            last_look: None,
+            behind: false,
         }
     }
 
@@ -245,6 +254,9 @@ impl Delivery {
     /// are disconnected (their clients reconnect elsewhere and fill the gap).
     async fn stalled(&mut self, error: anyhow::Error) {
         let since = self.health.failed();
+        if let Some(kind) = store::error_kind_in(&error) {
+            self.metrics.db_error(kind);
+        }
         tracing::warn!(error = %format!("{error:#}"), "cannot read the event log; retrying");
         let stalled_for = now_ms() - since;
         if !self.dropped && stalled_for >= STALL_LIMIT.as_millis() as i64 {
@@ -283,7 +295,7 @@ impl Delivery {
                 None => {
                     let conn = match &mut conn {
                         Some(conn) => conn,
-                        None => conn.insert(self.store.pool().acquire().await?),
+                        None => conn.insert(self.store.acquire().await?),
                     };
                     store::events::last_seq(conn, account_id).await?
                 }
@@ -304,7 +316,7 @@ impl Delivery {
         for account_id in wanted {
             let conn = match &mut conn {
                 Some(conn) => conn,
-                None => conn.insert(self.store.pool().acquire().await?),
+                None => conn.insert(self.store.acquire().await?),
             };
             while let Some(&after) = self.cursors.get(&account_id) {
                 let rows = store::events::since(conn, account_id, after, BATCH).await?;
@@ -337,7 +349,7 @@ impl Delivery {
         if control {
             let conn = match &mut conn {
                 Some(conn) => conn,
-                None => conn.insert(self.store.pool().acquire().await?),
+                None => conn.insert(self.store.acquire().await?),
             };
             let since = now_ms() - CONTROL_WINDOW_MS;
             let rows = store::events::controls_since(conn, since).await?;
@@ -348,7 +360,38 @@ impl Delivery {
                 }
             }
         }
+        if self.behind || self.last_look.is_none_or(|at| at.elapsed() >= LOOK_EVERY) {
+            let conn = match &mut conn {
+                Some(conn) => conn,
+                None => conn.insert(self.store.acquire().await?),
+            };
+            self.behind = self.look(conn).await? > 0;
+            self.last_look = Some(Instant::now());
+        }
         Ok(())
+    }
+
+    /// Where this node stands in the log: the rows of its accounts it has not emitted yet, and
+    /// when the oldest of them was committed (`fila_event_log_*`); answers how many.
+    async fn look(&self, conn: &mut PoolConnection<Any>) -> anyhow::Result<i64> {
+        let heads: HashMap<i64, i64> = store::events::heads(conn).await?.into_iter().collect();
+        let mut unread = 0;
+        let mut oldest: Option<i64> = None;
+        for (&account_id, &cursor) in &self.cursors {
+            let head = heads.get(&account_id).copied().unwrap_or(cursor);
+            if head <= cursor {
+                continue;
+            }
+            unread += head - cursor;
+            if let Some(row) = store::events::since(conn, account_id, cursor, 1)
+                .await?
+                .first()
+            {
+                oldest = Some(oldest.map_or(row.at, |at| at.min(row.at)));
+            }
+        }
+        self.metrics.event_log_read(unread, oldest);
+        Ok(unread)
     }
 
     /// Replays the log to the recovered sockets waiting for it, each from its offset up to the
@@ -398,7 +441,7 @@ impl Delivery {
             let panel_style = if ready.iter().any(|socket| self.io.is_panel(socket.sid)) {
                 let conn = match conn {
                     Some(conn) => conn,
-                    None => conn.insert(self.store.pool().acquire().await?),
+                    None => conn.insert(self.store.acquire().await?),
                 };
                 Some(panel_style(&mut self.panel_styles, conn, account_id).await?)
             } else {
@@ -447,7 +490,7 @@ impl Delivery {
     ) -> anyhow::Result<Vec<EventRow>> {
         let conn = match conn {
             Some(conn) => conn,
-            None => conn.insert(self.store.pool().acquire().await?),
+            None => conn.insert(self.store.acquire().await?),
         };
         let mut rows = Vec::new();
         let mut after = from;
@@ -535,7 +578,7 @@ impl Delivery {
                     continue;
                 }
             }
-            self.metrics.event_emitted(event);
+            self.metrics.event_emitted(event, row.at);
             if let Some(feed) = &self.status_feed {
                 feed.after_broadcast(row.account_id, event, &row.data);
             }
@@ -548,7 +591,7 @@ impl Delivery {
     async fn prune(&self) {
         let now = now_ms();
         let result = async {
-            let mut conn = self.store.pool().acquire().await?;
+            let mut conn = self.store.acquire().await?;
             let events = store::events::prune(&mut conn, now - self.retention_ms).await?;
             store::events::prune_controls(&mut conn, now - CONTROL_KEPT_MS).await?;
             store::sessions::prune(&mut conn, now - CONTROL_KEPT_MS, now - SESSION_STALE_MS)
@@ -560,7 +603,12 @@ impl Delivery {
         match result {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "pruned old events"),
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "pruning failed"),
+            Err(error) => {
+                if let Some(kind) = store::error_kind_in(&error) {
+                    self.metrics.db_error(kind);
+                }
+                tracing::warn!(error = %format!("{error:#}"), "pruning failed");
+            }
         }
     }
 }
