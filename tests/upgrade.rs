@@ -335,3 +335,57 @@ async fn a_running_server_tolerates_a_newer_schema_refuses_a_restart_and_a_resto
         "the restore brings back the backup: writes made after it are gone"
     );
 }
+
+#[test]
+fn the_changelog_names_the_schema_of_the_newest_release() {
+    let changelog =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CHANGELOG.md"))
+            .expect("CHANGELOG.md");
+    let newest = changelog.split("\n## ").nth(1).expect("a release section");
+    let newest_migration = shipped_versions().last().copied().expect("a migration");
+    assert!(
+        newest.contains(&format!("Schema: {newest_migration:04}")),
+        "the newest section of CHANGELOG.md must say `Schema: {newest_migration:04}`"
+    );
+    assert!(
+        newest.contains("### Upgrading"),
+        "the newest section of CHANGELOG.md has its upgrade notes"
+    );
+}
+
+/// The rule a rolling upgrade rests on (`docs/deployment.md`, *Upgrades and rollback*): a
+/// migration adds, it never drops, renames or retypes what running older nodes use. 0003 is
+/// the one exception, upgraded with every node stopped; a new exception must be listed here
+/// and in the release's Upgrading notes.
+#[test]
+fn every_migration_after_0003_is_additive() {
+    const NOT_ADDITIVE: [&str; 1] = ["0003_cluster_delivery.sql"];
+    for backend in ["sqlite", "postgres"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        for entry in std::fs::read_dir(&dir).expect("migrations") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_string();
+            if NOT_ADDITIVE.contains(&name.as_str()) {
+                continue;
+            }
+            let sql = std::fs::read_to_string(&path).expect("read");
+            let code: String = sql
+                .lines()
+                .map(|line| line.split("--").next().unwrap_or("").to_uppercase())
+                .collect::<Vec<_>>()
+                .join(" ");
+            for word in ["DROP ", "RENAME ", "ALTER COLUMN"] {
+                assert!(
+                    !code.contains(word),
+                    "{backend}/{name} has `{word}`: not additive (see the comment above)"
+                );
+            }
+        }
+    }
+}

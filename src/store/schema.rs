@@ -276,6 +276,17 @@ mod tests {
     }
 
     #[test]
+    fn both_backends_ship_the_same_migrations() {
+        let versions = |backend| -> Vec<(i64, String)> {
+            embedded(backend)
+                .iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect()
+        };
+        assert_eq!(versions(Backend::Sqlite), versions(Backend::Postgres));
+    }
+
+    #[test]
     fn an_older_database_has_the_newer_migrations_pending() {
         let schema = compare(Backend::Sqlite, &applied_up_to(Backend::Sqlite, 9));
         assert_eq!(schema.database, Some(9));
