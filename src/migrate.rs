@@ -55,6 +55,8 @@ async fn migrate(args: &MigrateArgs) -> anyhow::Result<u8> {
         );
         return Ok(PENDING);
     }
+    // Like a server, never while `fila restore` replaces the SQLite file.
+    let _lock = crate::backup::lock_for_serving(&args.database_url)?;
     let store = Store::connect(&args.database_url).await?;
     store.pool().close().await;
     let after = schema::inspect(&args.database_url, backend).await?;
