@@ -56,6 +56,9 @@ pub enum Command {
     /// Replace the SQLite database with a backup (refused while a `fila serve` uses it; the
     /// replaced database is kept beside it as `<file>.replaced-<time>`).
     Restore(RestoreArgs),
+    /// Apply the database's pending migrations and exit; `--check` only says what this binary
+    /// would apply. Prints `{"status":..,"schema":..,"binarySchema":..,"pending":[..]}`.
+    Migrate(MigrateArgs),
     /// The token signing secret.
     Secret {
         #[command(subcommand)]
@@ -77,6 +80,17 @@ pub struct RestoreArgs {
     /// The backup to restore (a file `fila backup` or `--backup-dir` wrote).
     #[arg(long)]
     pub from: PathBuf,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Apply nothing: say what this binary would apply. Exits 0 when the database is up to
+    /// date, 10 when migrations are pending, 2 when this binary refuses the database (a newer
+    /// Fila upgraded it).
+    #[arg(long)]
+    pub check: bool,
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 }

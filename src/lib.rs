@@ -13,6 +13,8 @@
 //! - [`model`]: the JSON shapes of the API and of event payloads.
 //! - [`store`]: all SQL, one module per aggregate, every query scoped by account.
 //! - [`backup`]: `fila backup`/`restore`/`secret rotate` and `fila serve`'s snapshots.
+//! - [`migrate`]: `fila migrate [--check]`, the schema a binary would apply (see
+//!   `store::schema`).
 //! - [`events`]: status change → listener → outgoing events → durable log → relay.
 //! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry), and the
 //!   patients' status sockets.
@@ -40,6 +42,7 @@ pub mod history_seed;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod migrate;
 pub mod model;
 pub mod public;
 pub mod realtime;

@@ -23,6 +23,7 @@ async fn main() -> ExitCode {
         } => fila::startup::seed_history(args).await,
         Command::Backup(args) => fila::backup::commands::backup(args).await,
         Command::Restore(args) => fila::backup::commands::restore(args).await,
+        Command::Migrate(args) => return fila::migrate::run(args).await,
         Command::Secret {
             command: SecretCommand::Rotate(args),
         } => fila::backup::commands::rotate_secret(args).await,

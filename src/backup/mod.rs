@@ -30,9 +30,14 @@ use sqlx::{ConnectOptions, Connection};
 )]
 pub struct NotOnPostgres(pub &'static str);
 
-/// The exit status of a failed `fila` command: 2 for [`NotOnPostgres`], else 1.
+/// The exit status of a failed `fila` command: 2 for [`NotOnPostgres`] and for a database this
+/// binary refuses ([`crate::store::schema::Refusal`]: a newer Fila upgraded it), else 1.
 pub fn exit_status(error: &anyhow::Error) -> u8 {
-    if error.is::<NotOnPostgres>() { 2 } else { 1 }
+    if error.is::<NotOnPostgres>() || error.is::<crate::store::schema::Refusal>() {
+        2
+    } else {
+        1
+    }
 }
 
 /// The file of an `sqlite:` database URL; `Ok(None)` for PostgreSQL. An in-memory database

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod patients;
 pub mod procedures;
 pub mod reports;
+pub mod schema;
 pub mod sessions;
 pub mod status_links;
 mod tx;
@@ -46,6 +47,20 @@ use tx::Writer;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The backend of a database URL (and the `Any` driver installed for it).
+    pub fn of(url: &str) -> anyhow::Result<Backend> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            bail!("unsupported database URL (expected sqlite:// or postgres://)");
+        }
+    }
 }
 
 /// The connection pool and what it needs to know about its backend.
@@ -128,16 +143,10 @@ const POSTGRES_REPORT_CONNECTIONS: u32 = 4;
 const STARTUP_PATIENCE: Duration = Duration::from_secs(15);
 
 impl Store {
-    /// Connects and runs the backend's migrations.
+    /// Connects and runs the backend's migrations; refuses (a [`schema::Refusal`]) a database
+    /// a newer Fila upgraded, before touching it.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            bail!("unsupported database URL (expected sqlite:// or postgres://)");
-        };
+        let backend = Backend::of(url)?;
         let url = match backend {
             Backend::Sqlite => create_if_missing(url),
             Backend::Postgres => url.to_string(),
@@ -207,11 +216,16 @@ impl Store {
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
-        match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&*self.pool).await,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&*self.pool).await,
-        }
-        .context("running database migrations")
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .context("connecting to the database")?;
+        schema::ensure_usable(&mut conn, self.backend).await?;
+        schema::embedded(self.backend)
+            .run(&mut *conn)
+            .await
+            .map_err(|error| schema::explain(error, self.backend))
     }
 
     pub fn pool(&self) -> &AnyPool {

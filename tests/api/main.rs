@@ -23,4 +23,5 @@ mod safety;
 mod scopes;
 mod sessions;
 mod status;
+mod upgrades;
 mod users;
