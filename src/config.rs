@@ -16,6 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of the serve variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API, the Socket.IO gateway, the event delivery and the web app.
@@ -114,6 +116,11 @@ pub struct ListUsersArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// A TOML file of settings: every flag of `fila serve` is a key (its long name, e.g.
+    /// `listen = "0.0.0.0:3000"`); a flag or an environment variable overrides the file.
+    #[arg(long, env = "FILA_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on; port 0 picks a free port (the chosen address is printed).
     #[arg(long, env = "FILA_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,

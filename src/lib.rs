@@ -3,7 +3,8 @@
 //! milliseconds.
 //!
 //! A map of the crate:
-//! - [`config`]: the command line, every flag with its environment variable.
+//! - [`config`]: the command line, every flag with its environment variable;
+//!   [`config_file`]: the TOML file of `fila serve --config`, a key for every flag.
 //! - [`startup`]: builds the application (store, tokens, gateway, relay, router) and serves it.
 //! - [`state`]: `AppState`, what every handler can reach.
 //! - [`http`]: one router per resource; [`error`] writes the contract's error shape;
@@ -28,6 +29,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod config;
+pub mod config_file;
 pub mod demo;
 pub mod domain;
 pub mod error;
