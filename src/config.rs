@@ -158,6 +158,22 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// Fila's own TLS, for a clinic without a proxy in front (both or neither).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// PEM certificate chain: serve https on `--listen` (with `--tls-key`); read again on
+    /// SIGHUP.
+    #[arg(long, env = "FILA_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of `--tls-cert`; read again on SIGHUP.
+    #[arg(long, env = "FILA_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Where the secret comes from and the bounds a hostile or careless client meets.

@@ -17,7 +17,8 @@
 //! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry), and the
 //!   patients' status sockets.
 //! - [`public`]: what a patient sees of their own appointment (status link, self check-in).
-//! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline.
+//! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline;
+//!   [`tls`]: Fila's own TLS (`--tls-cert`), the certificate reloaded on SIGHUP.
 //! - [`fairness`]: the reports' bounds, so no clinic slows another.
 //! - [`limits`]: length limits of the text the API keeps.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and logging.
@@ -48,3 +49,4 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

@@ -520,3 +520,24 @@ fn an_unknown_key_in_the_settings_file_stops_the_start_naming_the_key_and_the_fi
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_sighup_without_tls_leaves_the_server_running() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = serve_in(dir.path());
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        server.child.try_wait().expect("wait").is_none(),
+        "still running"
+    );
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+}

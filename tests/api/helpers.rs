@@ -156,6 +156,7 @@ pub fn serve_args(db_url: &str) -> ServeArgs {
         // tests: a test of another zone sets the account's `timeZone`.
         time_zone: Some(DEFAULT_ZONE.name().to_string()),
         safety: Default::default(),
+        tls: Default::default(),
     }
 }
 
