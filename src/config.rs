@@ -211,6 +211,11 @@ pub struct ListUsersArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// A TOML file of settings: every flag of `fila serve` is a key (its long name, e.g.
+    /// `listen = "0.0.0.0:3000"`); a flag or an environment variable overrides the file.
+    #[arg(long, env = "FILA_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on; port 0 picks a free port (the chosen address is printed).
     #[arg(long, env = "FILA_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -251,6 +256,22 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub backups: SnapshotArgs,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// Fila's own TLS, for a clinic without a proxy in front (both or neither).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// PEM certificate chain: serve https on `--listen` (with `--tls-key`); read again on
+    /// SIGHUP.
+    #[arg(long, env = "FILA_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of `--tls-cert`; read again on SIGHUP.
+    #[arg(long, env = "FILA_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Where the secret comes from and the bounds a hostile or careless client meets.

@@ -3,7 +3,8 @@
 //! milliseconds.
 //!
 //! A map of the crate:
-//! - [`config`]: the command line, every flag with its environment variable.
+//! - [`config`]: the command line, every flag with its environment variable;
+//!   [`config_file`]: the TOML file of `fila serve --config`, a key for every flag.
 //! - [`startup`]: builds the application (store, tokens, gateway, relay, router) and serves it.
 //! - [`state`]: `AppState`, what every handler can reach.
 //! - [`http`]: one router per resource; [`error`] writes the contract's error shape;
@@ -19,7 +20,8 @@
 //! - [`realtime`]: the Socket.IO gateway (handshake auth, rooms, token expiry), and the
 //!   patients' status sockets.
 //! - [`public`]: what a patient sees of their own appointment (status link, self check-in).
-//! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline.
+//! - [`serve`]: the HTTP server loop: connection cap, timeouts, graceful-shutdown deadline;
+//!   [`tls`]: Fila's own TLS (`--tls-cert`), the certificate reloaded on SIGHUP.
 //! - [`fairness`]: the reports' bounds, so no clinic slows another.
 //! - [`limits`]: length limits of the text the API keeps.
 //! - [`metrics`], [`telemetry`]: Prometheus metrics (text format, `process_*`) and logging
@@ -33,6 +35,7 @@ pub mod accounts;
 pub mod auth;
 pub mod backup;
 pub mod config;
+pub mod config_file;
 pub mod demo;
 pub mod domain;
 pub mod error;
@@ -52,3 +55,4 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

@@ -1,11 +1,18 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use fila::config::{AccountsCommand, Cli, Command, DemoCommand, SecretCommand, UsersCommand};
+use fila::config::{AccountsCommand, Command, DemoCommand, SecretCommand, UsersCommand};
+use fila::config_file::CliError;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match fila::config_file::try_parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(CliError::Clap(error)) => error.exit(),
+        Err(CliError::File(message)) => {
+            eprintln!("fila: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     fila::telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => fila::startup::serve(args).await,

@@ -10,6 +10,8 @@
 //!   idle limit of a kept-alive connection), and the whole request, body included, within
 //!   `request_timeout` (408, connection closed); Socket.IO's long polls are exempt, as they
 //!   are bounded by its own ping timeout. Headers are capped at 64 KiB (431).
+//! - **TLS.** With `--tls-cert`, a connection's TLS handshake must also finish within the
+//!   header timeout; it runs in the connection's task, never in the accept loop.
 //! - **Shutdown.** When `shutdown` resolves the listener closes, open connections finish their
 //!   request, and whatever is still open after `shutdown_timeout` is dropped.
 
@@ -35,6 +37,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -187,11 +190,13 @@ impl AsyncWrite for Held {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains within the deadline.
+/// With `tls`, every connection begins with a TLS handshake (within the header timeout).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServeLimits,
     metrics: Arc<Metrics>,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let counted = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -235,6 +240,7 @@ pub async fn serve(
             router.clone(),
             limits,
             metrics.clone(),
+            tls.clone(),
             (draining.clone(), dropping.clone()),
         ));
     }
@@ -254,6 +260,11 @@ pub async fn serve(
     }
 }
 
+/// Marks a request that came over Fila's own TLS (its links say `https`).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+#[allow(clippy::too_many_arguments)]
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -261,45 +272,106 @@ async fn connection(
     router: Router,
     limits: ServeLimits,
     metrics: Arc<Metrics>,
+    tls: Option<TlsAcceptor>,
     (draining, dropping): (CancellationToken, CancellationToken),
 ) {
     let (reserved, evicted) = match &slot {
         Slot::Counted { .. } => (false, CancellationToken::new()),
         Slot::Reserve(r) => (true, r.evicted.clone()),
     };
-    let io = TokioIo::new(Held {
+    let held = Held {
         stream,
         _slot: slot,
         _open: OpenGuard::new(metrics),
-    });
-    let service = service_fn(move |mut request: Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        let router = router.clone();
-        let respond = move |request| respond(router, request, reserved, limits);
-        async move { Ok::<_, Infallible>(crate::http::access::record(request, peer, respond).await) }
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(if reserved {
-            RESERVE_HEADER_TIMEOUT
-        } else {
-            limits.header_read_timeout
-        })
-        .max_buf_size(MAX_HEAD_BYTES)
-        .keep_alive(!reserved);
-    let conn = builder.serve_connection(io, service).with_upgrades();
-    let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
+    };
+    let header_timeout = if reserved {
+        RESERVE_HEADER_TIMEOUT
+    } else {
+        limits.header_read_timeout
+    };
+    let http = Http {
+        peer,
+        router,
+        limits,
+        reserved,
+        header_timeout,
+    };
+    let Some(acceptor) = tls else {
+        return http.run(held, false, evicted, draining, dropping).await;
+    };
+    let handshake = tokio::time::timeout(header_timeout, acceptor.accept(held));
+    let stream = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(%peer, %error, "TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        },
         () = evicted.cancelled() => return,
-        () = dropping.cancelled() => return,
-        () = draining.cancelled() => {}
-    }
-    conn.as_mut().graceful_shutdown();
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        () = dropping.cancelled() => {}
+        () = draining.cancelled() => return,
+    };
+    http.run(stream, true, evicted, draining, dropping).await;
+}
+
+/// One connection's HTTP/1.1 side, over TCP or over TLS.
+struct Http {
+    peer: SocketAddr,
+    router: Router,
+    limits: ServeLimits,
+    reserved: bool,
+    header_timeout: Duration,
+}
+
+impl Http {
+    async fn run<I>(
+        self,
+        io: I,
+        over_tls: bool,
+        evicted: CancellationToken,
+        draining: CancellationToken,
+        dropping: CancellationToken,
+    ) where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Http {
+            peer,
+            router,
+            limits,
+            reserved,
+            header_timeout,
+        } = self;
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            if over_tls {
+                request.extensions_mut().insert(OverTls);
+            }
+            let router = router.clone();
+            let respond = move |request| respond(router, request, reserved, limits);
+            async move { Ok::<_, Infallible>(crate::http::access::record(request, peer, respond).await) }
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .keep_alive(!reserved);
+        let conn = builder
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        let mut conn = std::pin::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            () = evicted.cancelled() => return,
+            () = dropping.cancelled() => return,
+            () = draining.cancelled() => {}
+        }
+        conn.as_mut().graceful_shutdown();
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            () = dropping.cancelled() => {}
+        }
     }
 }
 

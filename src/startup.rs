@@ -27,6 +27,7 @@ use crate::realtime::{self, GatewayState, Io};
 use crate::serve::{self, ServeLimits};
 use crate::state::AppState;
 use crate::store::{self, Store};
+use crate::tls::Tls;
 use crate::{accounts, backup, demo, history_seed, http};
 
 /// A bound, ready-to-run server.
@@ -38,12 +39,20 @@ pub struct Application {
     state: AppState,
     limits: ServeLimits,
     metrics_listener: Option<TcpListener>,
+    tls: Option<Tls>,
 }
 
 impl Application {
     /// Connects the database, prepares the server and binds the address (port 0 picks one).
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Application> {
         let default_zone = config::default_zone(args.time_zone.as_deref())?;
+        let tls = match (&args.tls.tls_cert, &args.tls.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls::load(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!(
+                "--tls-cert (FILA_TLS_CERT) and --tls-key (FILA_TLS_KEY) go together: give both or neither"
+            ),
+        };
         let proxies = http::forwarded::TrustedProxies::parse(&args.safety.trusted_proxies)
             .map_err(anyhow::Error::msg)?;
         let store = Store::connect(&args.database_url).await?;
@@ -162,7 +171,13 @@ impl Application {
             state,
             limits,
             metrics_listener,
+            tls,
         })
+    }
+
+    /// Whether the main address serves https (`--tls-cert`).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -210,6 +225,7 @@ impl Application {
                     ..self.limits
                 },
                 self.state.metrics.clone(),
+                None,
                 async move { stopped.cancelled().await },
             ))
         });
@@ -222,11 +238,14 @@ impl Application {
             // can no longer emit to them.
             io.close().await;
         };
+        let tls = self.tls.as_ref().map(|tls| tls.acceptor().clone());
+        crate::tls::reload_on_sighup(self.tls.clone())?;
         serve::serve(
             self.listener,
             self.router,
             self.limits,
             self.state.metrics.clone(),
+            tls,
             shutdown,
         )
         .await;
@@ -309,13 +328,14 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    println!("Fila is running at http://{addr}");
+    let scheme = if app.is_tls() { "https" } else { "http" };
+    println!("Fila is running at {scheme}://{addr}");
     if let Some(metrics) = app.metrics_addr() {
         println!("Metrics at http://{metrics}/metrics");
     }
     if let Some(login) = demo_login {
         println!(
-            "Demo clinic ready. Log in at http://{addr}/entrar with {} / {}",
+            "Demo clinic ready. Log in at {scheme}://{addr}/entrar with {} / {}",
             login.email, login.password
         );
     }

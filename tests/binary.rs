@@ -408,3 +408,136 @@ fn a_trusted_proxy_that_is_not_an_address_or_a_cidr_stops_the_start_with_one_lin
         "refused before touching the database"
     );
 }
+
+/// Starts `fila serve --config fila.toml` in `dir` with `text` as the file, and answers the
+/// address it printed.
+fn serve_with_config(dir: &Path, text: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+    std::fs::write(dir.join("fila.toml"), text).expect("write fila.toml");
+    let mut command = Command::new(FILA);
+    command
+        .current_dir(dir)
+        .args(["serve", "--config", "fila.toml"])
+        .args(args)
+        .env_remove("FILA_LISTEN")
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start fila");
+    let stdout = child.stdout.take().expect("stdout");
+    let base = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| Some(line.strip_prefix("Fila is running at ")?.trim().to_string()))
+        .expect("fila started and printed its address");
+    Server { child, base }
+}
+
+#[tokio::test]
+async fn a_settings_file_sets_the_address_and_the_database_under_flags_and_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = taken.local_addr().expect("addr").to_string();
+    let file = "listen = \"127.0.0.1:0\"\ndatabase-url = \"sqlite://from-file.db\"\ntrusted-proxy = [\"127.0.0.1\"]\n";
+    let server = serve_with_config(dir.path(), file, &[], &[]);
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(
+        dir.path().join("from-file.db").exists(),
+        "the file's database"
+    );
+    assert!(!dir.path().join("fila.db").exists(), "not the default one");
+    drop(server);
+
+    // The file's address is taken: a flag, or the environment, wins over it.
+    let file = format!("listen = \"{taken}\"\ndatabase_url = \"sqlite://from-file.db\"\n");
+    let server = serve_with_config(dir.path(), &file, &["--listen", "127.0.0.1:0"], &[]);
+    assert!(!server.base.ends_with(&taken), "{}", server.base);
+    drop(server);
+    let server = serve_with_config(dir.path(), &file, &[], &[("FILA_LISTEN", "127.0.0.1:0")]);
+    assert!(!server.base.ends_with(&taken), "{}", server.base);
+    drop(server);
+
+    // FILA_CONFIG names the file too.
+    std::fs::write(dir.path().join("other.toml"), "no-such-setting = 1\n").expect("write");
+    let output = Command::new(FILA)
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("FILA_CONFIG", "other.toml")
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run fila");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("other.toml: unknown key `no-such-setting`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_the_settings_file_stops_the_start_naming_the_key_and_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("fila.toml"),
+        "listen = \"127.0.0.1:0\"\nlisten_port = 3000\n",
+    )
+    .expect("write");
+    let output = Command::new(FILA)
+        .current_dir(dir.path())
+        .args(["serve", "--config", "fila.toml"])
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run fila");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("fila.toml: unknown key `listen_port`"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("fila.db").exists(),
+        "refused before touching the database"
+    );
+
+    std::fs::write(dir.path().join("fila.toml"), "token-ttl = \"an hour\"\n").expect("write");
+    let output = Command::new(FILA)
+        .current_dir(dir.path())
+        .args(["serve", "--config", "fila.toml"])
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run fila");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("fila.toml: key `token-ttl`: invalid value 'an hour'"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_sighup_without_tls_leaves_the_server_running() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = serve_in(dir.path());
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        server.child.try_wait().expect("wait").is_none(),
+        "still running"
+    );
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+}

@@ -196,7 +196,12 @@ pub async fn resolve(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let client = proxies.resolve(peer(request.extensions()), request.headers());
+    let mut client = proxies.resolve(peer(request.extensions()), request.headers());
+    // Over Fila's own TLS the client reached https, whatever a header says.
+    client.https |= request
+        .extensions()
+        .get::<crate::serve::OverTls>()
+        .is_some();
     super::access::note_client(request.extensions(), client.ip);
     request.extensions_mut().insert(client);
     next.run(request).await

@@ -144,6 +144,7 @@ pub struct Clinic {
 
 pub fn serve_args(db_url: &str) -> ServeArgs {
     ServeArgs {
+        config: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: db_url.to_string(),
         token_ttl: 3600,
@@ -156,6 +157,7 @@ pub fn serve_args(db_url: &str) -> ServeArgs {
         time_zone: Some(DEFAULT_ZONE.name().to_string()),
         safety: Default::default(),
         backups: Default::default(),
+        tls: Default::default(),
     }
 }
 
