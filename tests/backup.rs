@@ -1,9 +1,8 @@
 //! Backups as an operator takes them: the real `fila` binary serving a real SQLite file while
 //! `fila backup`, `fila restore`, `fila secret rotate` and the scheduled snapshots run beside it.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -12,31 +11,13 @@ use serde_json::{Value, json};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-const FILA: &str = env!("CARGO_BIN_EXE_fila");
+mod common;
+
+use common::{FILA, Server};
 const EMAIL: &str = "recepcao@exemplo.com.br";
 const PASSWORD: &str = "senha-forte-123";
 
 /// A `fila serve` child process, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Stops the server and waits until it has exited (its lock released).
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn url_of(db: &Path) -> String {
     format!("sqlite://{}", db.display())
 }
@@ -55,29 +36,16 @@ fn serve_logging(db: &Path, extra: &[&str], log: Option<&Path>) -> Server {
         ),
         None => ("off", Stdio::null()),
     };
-    let mut child = Command::new(FILA)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg(url_of(db))
-        .args(extra)
-        .env_remove("DATABASE_URL")
-        .env_remove("FILA_BACKUP_DIR")
-        .env("RUST_LOG", filter)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("start fila");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("fila printed its address before exiting")
-            .expect("read stdout");
-        if let Some(address) = line.strip_prefix("Fila is running at ") {
-            break address.trim().to_string();
-        }
-    };
-    Server { child, base }
+    Server::start(
+        Command::new(FILA)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(url_of(db))
+            .args(extra)
+            .env_remove("DATABASE_URL")
+            .env_remove("FILA_BACKUP_DIR")
+            .env("RUST_LOG", filter)
+            .stderr(stderr),
+    )
 }
 
 /// Runs `fila ARGS... --database-url <db>`: whether it succeeded, its exit code, stdout, stderr.

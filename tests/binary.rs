@@ -3,51 +3,28 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use reqwest::StatusCode;
 use reqwest::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
 };
 
-const FILA: &str = env!("CARGO_BIN_EXE_fila");
+mod common;
+
+use common::{FILA, Server};
 
 /// A `fila serve` child process, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `fila serve` with `dir` as its working folder and nothing else in it.
 fn serve_in(dir: &Path) -> Server {
-    let mut child = Command::new(FILA)
-        .current_dir(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("FILA_WEB_DIR")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start fila");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("fila printed its address before exiting")
-            .expect("read stdout");
-        if let Some(address) = line.strip_prefix("Fila is running at ") {
-            break address.trim().to_string();
-        }
-    };
-    Server { child, base }
+    Server::start(
+        Command::new(FILA)
+            .current_dir(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("FILA_WEB_DIR")
+            .env_remove("DATABASE_URL")
+            .stderr(Stdio::null()),
+    )
 }
 
 #[tokio::test]

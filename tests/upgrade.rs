@@ -2,9 +2,8 @@
 //! would apply (`fila migrate --check`), applying it (`fila migrate`), refusing a database a
 //! newer Fila upgraded, and a running server that tolerates a newer schema until its restart.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -12,7 +11,9 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
-const FILA: &str = env!("CARGO_BIN_EXE_fila");
+mod common;
+
+use common::{FILA, Server};
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const EMAIL: &str = "recepcao@exemplo.com.br";
 const PASSWORD: &str = "senha-forte-123";
@@ -197,41 +198,16 @@ async fn a_database_with_a_changed_migration_is_refused_in_one_line() {
 }
 
 /// A `fila serve` child process, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(db: &Path) -> Server {
-    let mut child = Command::new(FILA)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg(url_of(db))
-        .env_remove("DATABASE_URL")
-        .env_remove("FILA_BACKUP_DIR")
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start fila");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("fila printed its address before exiting")
-            .expect("read stdout");
-        if let Some(address) = line.strip_prefix("Fila is running at ") {
-            break address.trim().to_string();
-        }
-    };
-    Server { child, base }
+    Server::start(
+        Command::new(FILA)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(url_of(db))
+            .env_remove("DATABASE_URL")
+            .env_remove("FILA_BACKUP_DIR")
+            .env("RUST_LOG", "off")
+            .stderr(Stdio::null()),
+    )
 }
 
 async fn login(client: &reqwest::Client, base: &str) -> String {
