@@ -189,6 +189,8 @@ impl IntoResponse for ApiError {
         let mut failure = None;
         let db_error = match &self {
             ApiError::Unavailable(kind) => Some(*kind),
+            // A full, read-only or failing disk (`store::faults`).
+            ApiError::Storage(..) => Some("storage"),
             ApiError::Internal(err) => crate::store::error_kind_in(err),
             _ => None,
         };

@@ -85,8 +85,9 @@ type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 type GaugeF64 = Gauge<f64, AtomicU64>;
 
 /// The kinds of database error counted (see `crate::store::error_kind`), all shown from zero.
-pub const DB_ERROR_KINDS: [&str; 8] = [
+pub const DB_ERROR_KINDS: [&str; 9] = [
     "connection",
+    "storage",
     "pool_timeout",
     "pool_closed",
     "busy",

@@ -142,6 +142,10 @@ test('a full disk answers 507 with Retry-After (never 500), /readyz 503; freed, 
   const ready = await server.api('GET', '/readyz');
   assert.equal(ready.status, 503, `/readyz while the disk is full: ${JSON.stringify(ready.body)}`);
   assert.equal(ready.body.storage, 'full');
+  // The refused writes are counted for the IT team's alerts.
+  const scrape = await (await fetch(`${server.base}/metrics`)).text();
+  const counted = scrape.match(/^fila_db_errors_total\{kind="storage"\} (\d+)/m);
+  assert.ok(counted && Number(counted[1]) >= 25, `storage errors in /metrics: ${counted?.[0]}`);
   const read = await server.api('GET', `/api/appointments/${acked[0]}`, undefined, token);
   assert.equal(read.status, 200, 'reads answer while the disk is full');
 
