@@ -253,7 +253,7 @@ pub async fn waits(
     let (_turn, mut conn) = report_connection(&state, user.account_id).await?;
     let clinic = state.clinic_day(&mut conn, user.account_id).await?;
     let scope = query.scope(user.account_id, clinic.today)?;
-    let groups = reports::groups(&mut conn, &scope, GroupBy::Day, true).await?;
+    let groups = reports::durations_by_day(&mut conn, &scope).await?;
     let rows: Vec<WaitRow> = groups
         .into_iter()
         .filter(|g| g.wait.is_some() || g.service.is_some())

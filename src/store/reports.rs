@@ -147,11 +147,6 @@ pub async fn groups(
         .bind(Status::Cancelado.id())
         .fetch_all(conn)
         .await?;
-    let durations = |measure: Measure, list: Option<String>| -> sqlx::Result<Option<Durations>> {
-        let Some(list) = list else { return Ok(None) };
-        let samples = parse_samples(&list).map_err(|e| sqlx::Error::Decode(e.into()))?;
-        Ok(rank(measure, samples))
-    };
     rows.into_iter()
         .map(
             |(key, name, appointments, finished, no_shows, cancellations, waits, services)| {
@@ -162,12 +157,53 @@ pub async fn groups(
                     finished,
                     no_shows,
                     cancellations,
-                    wait: durations(Measure::Wait, waits)?,
-                    service: durations(Measure::Service, services)?,
+                    wait: samples_of(Measure::Wait, waits)?,
+                    service: samples_of(Measure::Service, services)?,
                 })
             },
         )
         .collect()
+}
+
+/// The waits and service times of each day of the scope, from the visit rows alone: each
+/// carries its appointment's account, day, doctor, procedure and deletion (migration 0013), so
+/// the range is read from `appointment_visits_scope` without the appointments. Only days with a
+/// visit come back; their outcomes are left at 0 (the waits report shows none).
+pub async fn durations_by_day(conn: &mut AnyConnection, scope: &Scope) -> sqlx::Result<Vec<Group>> {
+    let sql = "SELECT v.day, \
+           string_agg(CAST(v.first_call_at - v.checkin_at AS TEXT), ','), \
+           string_agg(CASE WHEN v.finished_at - v.last_call_at >= 0 \
+             THEN CAST(v.finished_at - v.last_call_at AS TEXT) END, ',') \
+         FROM appointment_visits v \
+         WHERE v.account_id = $1 AND v.deleted_at IS NULL AND v.day >= $2 AND v.day <= $3 \
+         AND (CAST($4 AS BIGINT) IS NULL OR v.doctor_id = $4) \
+         AND (CAST($5 AS BIGINT) IS NULL OR v.procedure_id = $5) \
+         GROUP BY v.day ORDER BY v.day";
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
+        bind_scope!(sqlx::query_as(sql), scope)
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter()
+        .map(|(key, waits, services)| {
+            Ok(Group {
+                key,
+                name: None,
+                appointments: 0,
+                finished: 0,
+                no_shows: 0,
+                cancellations: 0,
+                wait: samples_of(Measure::Wait, waits)?,
+                service: samples_of(Measure::Service, services)?,
+            })
+        })
+        .collect()
+}
+
+/// The distribution of a group's `string_agg` list of samples (`None`: no list).
+fn samples_of(measure: Measure, list: Option<String>) -> sqlx::Result<Option<Durations>> {
+    let Some(list) = list else { return Ok(None) };
+    let samples = parse_samples(&list).map_err(|e| sqlx::Error::Decode(e.into()))?;
+    Ok(rank(measure, samples))
 }
 
 /// The numbers of a `string_agg` list (`"12,7,30"`).

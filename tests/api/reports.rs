@@ -479,3 +479,50 @@ async fn csv_cells_that_start_a_formula_are_prefixed_with_a_quote() {
     let first = reader.records().next().unwrap().unwrap();
     assert_eq!(&first[2], "6", "appointments of the busiest doctor");
 }
+
+#[tokio::test]
+async fn a_visit_follows_its_appointment_to_another_day_doctor_or_deletion() {
+    let app = TestApp::spawn().await;
+    let h = history(&app).await;
+    let range = format!("from={MONDAY}&to={TUESDAY}");
+    let tuesday: i64 = sqlx::query_scalar("SELECT id FROM appointments WHERE day = $1")
+        .bind(TUESDAY)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+
+    // Moved to Monday (whichever code moves it): its visit counts on Monday.
+    sqlx::query("UPDATE appointments SET day = $1 WHERE id = $2")
+        .bind(MONDAY)
+        .bind(tuesday)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let body = report(&app, &h.token, &format!("/api/reports/waits?{range}")).await;
+    assert_eq!(body.as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body[0]["day"], MONDAY);
+    assert_eq!(body[0]["waitCount"], 4);
+
+    // Given to the first doctor: the second has no visit left.
+    sqlx::query("UPDATE appointments SET doctor_id = $1 WHERE id = $2")
+        .bind(h.clinic.doctor_id)
+        .bind(tuesday)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let second = report(
+        &app,
+        &h.token,
+        &format!("/api/reports/waits?{range}&doctorId={}", h.doctor2),
+    )
+    .await;
+    assert_eq!(second, json!([]));
+
+    // Deleted through the API: its visit leaves the report.
+    let (s, body) = app
+        .delete(&format!("/api/appointments/{tuesday}"), &h.token)
+        .await;
+    assert!(s.is_success(), "{s}: {body}");
+    let body = report(&app, &h.token, &format!("/api/reports/waits?{range}")).await;
+    assert_eq!(body[0]["waitCount"], 3, "{body}");
+}

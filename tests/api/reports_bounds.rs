@@ -29,8 +29,9 @@ const REPORTS: [&str; 4] = ["waits", "attendance", "doctors", "arrivals"];
 enum Stall {
     /// SQLite: readers never wait for a lock (WAL), so the reports' own connections are taken.
     Connections(Vec<PoolConnection<Any>>),
-    /// PostgreSQL: every report reads `appointments`, locked here; a report waiting for a
-    /// pooled connection instead would give up after the pool's acquire timeout.
+    /// PostgreSQL: every report reads `appointments` or `appointment_visits`, locked here; a
+    /// report waiting for a pooled connection instead would give up after the pool's acquire
+    /// timeout.
     Lock(Transaction<'static, Any>),
 }
 
@@ -45,10 +46,10 @@ impl Stall {
             return Stall::Connections(held);
         }
         let mut tx = app.store.pool().begin().await.expect("a transaction");
-        sqlx::query("LOCK TABLE appointments IN ACCESS EXCLUSIVE MODE")
+        sqlx::query("LOCK TABLE appointments, appointment_visits IN ACCESS EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await
-            .expect("locking the appointments");
+            .expect("locking the appointments and their visits");
         Stall::Lock(tx)
     }
 
