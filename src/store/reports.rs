@@ -84,34 +84,15 @@ pub struct Group {
     pub service: Option<Durations>,
 }
 
-/// key, name, appointments, finished, no-shows, cancellations, waits, service times.
-type GroupRow = (
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-);
+/// key, name, appointments, finished, no-shows, cancellations.
+type GroupRow = (Option<String>, Option<String>, i64, i64, i64, i64);
 
-/// The groups of the scope, days in order or doctors with the most appointments first, in one
-/// pass over the scope's appointments and their visits (`appointment_visits`, one row per
-/// appointment that arrived, migration 0011, found by its primary key).
-///
-/// The database hands back each group's samples joined into a text list (`string_agg`, which
-/// both databases have; NULLs are left out), and the ranking happens here: sorting a group's
-/// numbers costs far less than the window functions (`ROW_NUMBER`, `COUNT`, `SUM` over every
-/// sample) that ranked them in SQL, which took a year-long report to 300 ms on SQLite. A
-/// visit without a call has no wait, one without a finish no service.
-///
-/// Without `samples` (the attendance), the visits are not read and no group has durations.
+/// How the appointments of each group of the scope ended (their current status), days in order
+/// or doctors with the most appointments first; no group has durations (see [`durations`]).
 pub async fn groups(
     conn: &mut AnyConnection,
     scope: &Scope,
     group: GroupBy,
-    samples: bool,
 ) -> sqlx::Result<Vec<Group>> {
     let (key, name, by, order) = match group {
         GroupBy::Day => ("s.day", "CAST(NULL AS TEXT)", "s.day", "s.day"),
@@ -124,22 +105,13 @@ pub async fn groups(
             "COUNT(*) DESC, 2",
         ),
     };
-    let sample_lists = if samples {
-        "string_agg(CAST(v.first_call_at - v.checkin_at AS TEXT), ','), \
-         string_agg(CASE WHEN v.finished_at - v.last_call_at >= 0 \
-           THEN CAST(v.finished_at - v.last_call_at AS TEXT) END, ',') \
-         FROM scope s LEFT JOIN appointment_visits v ON v.appointment_id = s.id"
-    } else {
-        "CAST(NULL AS TEXT), CAST(NULL AS TEXT) FROM scope s"
-    };
     let sql = format!(
         "WITH {SCOPE} \
          SELECT CAST({key} AS TEXT), {name}, COUNT(*), \
            SUM(CASE WHEN s.status_id = $6 THEN 1 ELSE 0 END), \
            SUM(CASE WHEN s.status_id = $7 THEN 1 ELSE 0 END), \
-           SUM(CASE WHEN s.status_id = $8 THEN 1 ELSE 0 END), \
-           {sample_lists} \
-         GROUP BY {by} ORDER BY {order}"
+           SUM(CASE WHEN s.status_id = $8 THEN 1 ELSE 0 END) \
+         FROM scope s GROUP BY {by} ORDER BY {order}"
     );
     let rows: Vec<GroupRow> = bind_scope!(sqlx::query_as(&sql), scope)
         .bind(Status::Finalizado.id())
@@ -147,30 +119,45 @@ pub async fn groups(
         .bind(Status::Cancelado.id())
         .fetch_all(conn)
         .await?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(
-            |(key, name, appointments, finished, no_shows, cancellations, waits, services)| {
-                Ok(Group {
-                    key,
-                    name,
-                    appointments,
-                    finished,
-                    no_shows,
-                    cancellations,
-                    wait: samples_of(Measure::Wait, waits)?,
-                    service: samples_of(Measure::Service, services)?,
-                })
+            |(key, name, appointments, finished, no_shows, cancellations)| Group {
+                key,
+                name,
+                appointments,
+                finished,
+                no_shows,
+                cancellations,
+                wait: None,
+                service: None,
             },
         )
-        .collect()
+        .collect())
 }
 
-/// The waits and service times of each day of the scope, from the visit rows alone: each
-/// carries its appointment's account, day, doctor, procedure and deletion (migration 0013), so
-/// the range is read from `appointment_visits_scope` without the appointments. Only days with a
-/// visit come back; their outcomes are left at 0 (the waits report shows none).
-pub async fn durations_by_day(conn: &mut AnyConnection, scope: &Scope) -> sqlx::Result<Vec<Group>> {
-    let sql = "SELECT v.day, \
+/// The waits and service times of each day or doctor of the scope, from the visit rows alone:
+/// each carries its appointment's account, day, doctor, procedure and deletion (migration
+/// 0013), so the range is read from `appointment_visits_scope` without the appointments. Only
+/// groups with a visit come back, days in order, doctors by id; their outcomes are left at 0
+/// (see [`groups`]).
+///
+/// The database hands back each group's samples joined into a text list (`string_agg`, which
+/// both databases have; NULLs are left out), and the ranking happens here: sorting a group's
+/// numbers costs far less than the window functions (`ROW_NUMBER`, `COUNT`, `SUM` over every
+/// sample) that ranked them in SQL, which took a year-long report to 300 ms on SQLite. A
+/// visit without a call has no wait, one without a finish no service.
+pub async fn durations(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    group: GroupBy,
+) -> sqlx::Result<Vec<Group>> {
+    let key = match group {
+        GroupBy::Day => "v.day",
+        GroupBy::Doctor => "v.doctor_id",
+    };
+    let sql = format!(
+        "SELECT CAST({key} AS TEXT), \
            string_agg(CAST(v.first_call_at - v.checkin_at AS TEXT), ','), \
            string_agg(CASE WHEN v.finished_at - v.last_call_at >= 0 \
              THEN CAST(v.finished_at - v.last_call_at AS TEXT) END, ',') \
@@ -178,9 +165,10 @@ pub async fn durations_by_day(conn: &mut AnyConnection, scope: &Scope) -> sqlx::
          WHERE v.account_id = $1 AND v.deleted_at IS NULL AND v.day >= $2 AND v.day <= $3 \
          AND (CAST($4 AS BIGINT) IS NULL OR v.doctor_id = $4) \
          AND (CAST($5 AS BIGINT) IS NULL OR v.procedure_id = $5) \
-         GROUP BY v.day ORDER BY v.day";
+         GROUP BY {key} ORDER BY {key}"
+    );
     let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
-        bind_scope!(sqlx::query_as(sql), scope)
+        bind_scope!(sqlx::query_as(&sql), scope)
             .fetch_all(conn)
             .await?;
     rows.into_iter()
