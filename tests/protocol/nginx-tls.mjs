@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { nginxMainConfig } from './nginx.mjs';
+
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const RECIPE = path.join(repoRoot, 'contrib/nginx.conf');
 
@@ -97,27 +99,6 @@ export function renderRecipe({ httpPort, httpsPort, cert, key, upstreamPort }) {
   return text;
 }
 
-function mainConfig(prefix) {
-  // As root, the workers would switch to an unprivileged user that cannot use the temp dir.
-  const user = process.getuid?.() === 0 ? 'user root root;' : '';
-  return `
-${user}
-worker_processes 1;
-error_log ${prefix}/error.log warn;
-pid ${prefix}/nginx.pid;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  include ${prefix}/fila.conf;
-}
-`;
-}
-
 /**
  * Starts contrib/nginx.conf in front of Fila on 127.0.0.1:`upstreamPort`; resolves once
  * `https://127.0.0.1:PORT/healthz` answers 200 through it. Answers `{base, httpBase, port,
@@ -129,7 +110,7 @@ export async function startTlsNginx(upstreamPort) {
   const { cert, key } = selfSignedCertificate(prefix);
   writeFileSync(path.join(prefix, 'fila.conf'), renderRecipe({ httpPort, httpsPort, cert, key, upstreamPort }));
   const conf = path.join(prefix, 'nginx.conf');
-  writeFileSync(conf, mainConfig(prefix));
+  writeFileSync(conf, nginxMainConfig(prefix, `  include ${prefix}/fila.conf;`));
   const child = spawn(nginxBinary(), ['-e', path.join(prefix, 'error.log'), '-c', conf, '-p', prefix, '-g', 'daemon off;'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);

@@ -31,7 +31,11 @@ function nginxBinary() {
   }
 }
 
-function config({ prefix, port, upstream }) {
+/**
+ * The main nginx configuration of a test instance under `prefix` (its logs, pid and temp
+ * folders there), with `http` (the servers) inside its `http { }` block.
+ */
+export function nginxMainConfig(prefix, http) {
   // As root, the workers would switch to an unprivileged user that cannot use the temp dir.
   const user = process.getuid?.() === 0 ? 'user root root;' : '';
   return `
@@ -47,6 +51,13 @@ http {
   fastcgi_temp_path ${prefix}/fastcgi;
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
+${http}
+}
+`;
+}
+
+function config({ prefix, port, upstream }) {
+  return nginxMainConfig(prefix, `
   map $http_upgrade $connection_upgrade {
     default upgrade;
     '' close;
@@ -64,9 +75,7 @@ http {
       proxy_read_timeout 75s;
       proxy_buffering off;
     }
-  }
-}
-`;
+  }`);
 }
 
 /**
